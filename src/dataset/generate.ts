@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type Camera, PARTDRAG_RIG, projectPoints, rigCameras } from '../core/camera.js';
+import { type Camera, PARTDRAG_RIG, cameraCentre, projectPoints, rigCameras } from '../core/camera.js';
 import { encodePngGray16, encodePngGray8, encodePngRgba } from '../core/image.js';
 import { mat4ToRows } from '../core/math.js';
 import { encodeNpy } from '../core/npy.js';
@@ -107,27 +107,34 @@ function stateSeries(obj: ArticulatedObject, joint: number, steps: number, rng: 
 }
 
 /**
- * Which points are visible in a view: the depth buffer at the point's pixel agrees with the
- * point's depth (tolerance grows with the pixel footprint) and the pixel shows the point's part.
+ * Which points are visible in a view: the point's surface faces the camera, the depth buffer at
+ * the point's pixel agrees with the point's depth (within about a pixel's footprint), and the
+ * pixel shows the point's part. All positions and normals in the camera's world (rig) frame.
  */
 export function visiblePoints(
-  pixels: Float32Array,
-  depth: Float32Array,
+  camera: Camera,
+  points: Float32Array,
+  normals: Float32Array,
   labels: Uint8Array,
   render: { width: number; height: number; depth: Float32Array; labels: Uint8Array },
-  fy: number,
-): Uint8Array {
+  requireLabel = true,
+): { pixels: Float32Array; visible: Uint8Array } {
+  const { pixels, depth } = projectPoints(camera, points);
+  const [cx, cy, cz] = cameraCentre(camera);
+  const fy = camera.intrinsics.fy;
   const n = depth.length;
-  const vis = new Uint8Array(n);
+  const visible = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const x = pixels[i * 2]!, y = pixels[i * 2 + 1]!;
-    const px = Math.floor(x), py = Math.floor(y);
+    const facing =
+      normals[i * 3]! * (cx - points[i * 3]!) + normals[i * 3 + 1]! * (cy - points[i * 3 + 1]!) + normals[i * 3 + 2]! * (cz - points[i * 3 + 2]!);
+    if (!(facing > 0)) continue;
+    const px = Math.floor(pixels[i * 2]!), py = Math.floor(pixels[i * 2 + 1]!);
     if (px < 0 || py < 0 || px >= render.width || py >= render.height || !(depth[i]! > 0)) continue;
     const k = py * render.width + px;
-    const tol = 0.004 + (3 * depth[i]!) / fy;
-    if (Math.abs(render.depth[k]! - depth[i]!) <= tol && render.labels[k] === labels[i]) vis[i] = 1;
+    const tol = 0.003 + (1.5 * depth[i]!) / fy;
+    if (Math.abs(render.depth[k]! - depth[i]!) <= tol && (!requireLabel || render.labels[k] === labels[i])) visible[i] = 1;
   }
-  return vis;
+  return { pixels, visible };
 }
 
 interface RenderedState {
@@ -174,9 +181,9 @@ async function writeState(
     entry.depth.push(`${rel}/depth_${vv}.png`);
     entry.mask.push(`${rel}/mask_${vv}.png`);
     if (v === 0) {
-      const proj = projectPoints(cam, rig);
-      pixels0 = proj.pixels;
-      visible0 = visiblePoints(proj.pixels, proj.depth, labels, r, cam.intrinsics.fy);
+      const vis = visiblePoints(cam, rig, scene.poseNormals(points, q), labels, r);
+      pixels0 = vis.pixels;
+      visible0 = vis.visible;
     }
   }
   return { entry, pixels0, visible0 };

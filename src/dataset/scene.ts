@@ -3,7 +3,7 @@
  * rig units, render items for any joint state, and the fixed set of surface points whose index is
  * the same in every state (point correspondence across states).
  */
-import { type Mat4, type Vec3, mat4Multiply, transformPoints } from '../core/math.js';
+import { type Mat4, type Vec3, mat4Multiply, transformPoints, vec3 } from '../core/math.js';
 import { meshBounds, sampleMeshSurface, mergeMeshes, type TriangleMesh } from '../core/mesh.js';
 import type { Rng } from '../core/random.js';
 import { type ArticulatedObject, type LinkMesh, PATTERN_CODES, buildLinkMesh, linkTransforms, restState } from './articulated.js';
@@ -25,6 +25,8 @@ export interface SurfacePoints {
   local: Float32Array;
   /** Link index of every point (the part label). */
   links: Uint8Array;
+  /** Packed outward unit normals of the sampled triangles, in link frames. */
+  normals: Float32Array;
 }
 
 export class ObjectScene {
@@ -81,7 +83,17 @@ export class ObjectScene {
       t += m.indices.length / 3;
     });
     const sample = sampleMeshSurface(merged, count, rng);
-    return { local: sample.positions, links: Uint8Array.from(sample.triangles, (tri) => triLink[tri]!) };
+    const normals = new Float32Array(count * 3);
+    const p = merged.positions;
+    sample.triangles.forEach((tri, i) => {
+      const a = merged.indices[tri * 3]! * 3, b = merged.indices[tri * 3 + 1]! * 3, c = merged.indices[tri * 3 + 2]! * 3;
+      const n = vec3.cross(
+        [p[b]! - p[a]!, p[b + 1]! - p[a + 1]!, p[b + 2]! - p[a + 2]!],
+        [p[c]! - p[a]!, p[c + 1]! - p[a + 1]!, p[c + 2]! - p[a + 2]!],
+      );
+      normals.set(vec3.normalize(n), i * 3);
+    });
+    return { local: sample.positions, links: Uint8Array.from(sample.triangles, (tri) => triLink[tri]!), normals };
   }
 
   /** The points at joint values `q`, in metres (base frame). */
@@ -95,6 +107,20 @@ export class ObjectScene {
       out[i * 3] = m[0]! * x + m[1]! * y + m[2]! * z + m[3]!;
       out[i * 3 + 1] = m[4]! * x + m[5]! * y + m[6]! * z + m[7]!;
       out[i * 3 + 2] = m[8]! * x + m[9]! * y + m[10]! * z + m[11]!;
+    }
+    return out;
+  }
+
+  /** The points' normals at joint values `q` (base frame; the rig's uniform scale keeps them). */
+  poseNormals(points: SurfacePoints, q: ArrayLike<number>): Float32Array {
+    const poses = linkTransforms(this.object, q);
+    const out = new Float32Array(points.normals.length);
+    for (let i = 0; i < points.links.length; i++) {
+      const m = poses[points.links[i]!]!;
+      const x = points.normals[i * 3]!, y = points.normals[i * 3 + 1]!, z = points.normals[i * 3 + 2]!;
+      out[i * 3] = m[0]! * x + m[1]! * y + m[2]! * z;
+      out[i * 3 + 1] = m[4]! * x + m[5]! * y + m[6]! * z;
+      out[i * 3 + 2] = m[8]! * x + m[9]! * y + m[10]! * z;
     }
     return out;
   }
