@@ -88,7 +88,7 @@ export async function writePreview(options: PreviewOptions): Promise<{ width: nu
     obj.joints.forEach((j, k) => drawText(sheet, 6, y + 34 + k * 12, `${j.semantic} ${j.type.slice(0, 3)}`, ARROW_COLOURS[k % ARROW_COLOURS.length]!, 1));
     r.forEach((t, c) => {
       const x = label + c * (tile + gap);
-      blit(sheet, t, x, y);
+      blit(sheet, t, x, y, 'opaque');
       drawRect(sheet, x, y, tile, tile, [200, 200, 200], 1);
     });
   });
