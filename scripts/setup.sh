@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(liburdfdom-tools)
+# check_urdf (URDF validation), CPU PyTorch + ONNX (training/, parity tests), websockets (isaac/ worker
+# protocol tests), chromium (browser test of the operator page; never downloaded by playwright).
+DEBIAN_PACKAGES=(liburdfdom-tools python3-torch python3-onnx python3-numpy python3-scipy python3-websockets chromium)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
