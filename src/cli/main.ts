@@ -1,6 +1,7 @@
 /** The `partrm` command line. Errors print one clear line and exit non-zero (see bin/partrm.js). */
 import { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
+import { replayCommand } from './replay.js';
 
 export function buildProgram(): Command {
   const program = new Command('partrm')
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(datasetCommand());
+  program.addCommand(replayCommand());
   return program;
 }
 
