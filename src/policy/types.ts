@@ -48,6 +48,8 @@ export interface OpeningPolicy {
   grasp: Vec3;
   /** Unit approach direction (world, from the gripper towards the part, i.e. into the surface). */
   approach: Vec3;
+  /** Unit long axis of the handle bar (fingers close across it), perpendicular to `approach`. */
+  handleAxis: Vec3;
   /** Opening direction sign along/about the axis: +1 opens towards `limits[1]`, -1 towards `limits[0]`. */
   openSign: 1 | -1;
   params: OpeningPolicyParams;
