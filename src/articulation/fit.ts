@@ -1,0 +1,922 @@
+/**
+ * Correspondence-free moving-part segmentation and joint fitting between two point clouds of the
+ * same object in the same frame (initial and dragged state).
+ *
+ * Pipeline (every threshold is relative to the clouds' own point spacing, so metres, rig units
+ * and model units all work):
+ * 1. Outliers: points whose mean distance to their k nearest neighbours in their own cloud is far
+ *    above the median are dropped (floaters from Gaussians, depth noise, 10% uniform junk).
+ * 2. Change detection: a point is "changed" when the other state has no point within tau of it.
+ *    Static surfaces are re-sampled independently in both states, so tau is a few spacings.
+ * 3. Candidate motions without correspondences: for a set of candidate rotations (identity for
+ *    drawers; rotations about the object's dominant surface directions and about the cross
+ *    product of the changed regions' dominant normals, with angles from correlating normal
+ *    azimuth histograms) the translation is found by voting over differences q - R p between
+ *    changed points; peaks of the vote become candidate rigid motions.
+ * 4. Each candidate is scored by how many changed points it explains in both directions
+ *    (T p near the dragged cloud, T^-1 q near the initial one), the best are refined by trimmed
+ *    two-way ICP, and the winner is refined under both joint models (pure translation, pure
+ *    rotation about a line); the type is the model that explains the data, prismatic unless the
+ *    rotation is clearly needed.
+ * 5. Moving points: explained by T and not by staying put; ambiguous ones (near a hinge, or a
+ *    drawer bottom sliding along itself) take their neighbours' majority label.
+ */
+import type { Vec3 } from '../core/math.js';
+import type { JointEstimate, JointType } from '../core/types.js';
+import { Rng } from '../core/random.js';
+import { KdTree } from './kdtree.js';
+import { type Rigid, kabsch, rigidApply, rigidIdentity, rigidInverse, rigidRevolute, rotationAxisAngle, screwOf } from './rigid.js';
+
+/** A drag hint in 3D: a point on the moving part in the initial state and where it went. */
+export interface Drag3D {
+  start: Vec3;
+  end: Vec3;
+}
+
+export interface FitOptions {
+  /** Operator drags in the input frame; optional. */
+  drags?: readonly Drag3D[];
+  /** Seed for the internal subsampling (default 1): results are deterministic. */
+  seed?: number;
+  /** Override of the change threshold (input units); default from the point spacing. */
+  changeThreshold?: number;
+}
+
+export interface JointFit extends JointEstimate {
+  /** The full rigid motion of the part (initial -> dragged) under the chosen joint model. */
+  transform: Rigid;
+  movingIndices: Uint32Array;
+  /** Diagnostics. */
+  stats: {
+    spacing: number;
+    threshold: number;
+    changedInitial: number;
+    changedDragged: number;
+    outliersInitial: number;
+    outliersDragged: number;
+    candidates: number;
+    /** Fraction of changed points explained by the chosen motion. */
+    explained: number;
+    /** Rotation angle of the unconstrained rigid fit (radians). */
+    rigidAngle: number;
+    scorePrismatic: number;
+    scoreRevolute: number;
+  };
+}
+
+function fail(msg: string): never {
+  throw new Error(`JointFit: ${msg}`);
+}
+
+function median(values: Float64Array | number[]): number {
+  const a = Float64Array.from(values).sort();
+  if (a.length === 0) return NaN;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m]! : 0.5 * (a[m - 1]! + a[m]!);
+}
+
+function quantile(values: Float64Array, q: number): number {
+  const a = Float64Array.from(values).sort();
+  if (a.length === 0) return NaN;
+  return a[Math.min(a.length - 1, Math.max(0, Math.floor(q * (a.length - 1))))]!;
+}
+
+function checkCloud(name: string, p: Float32Array): void {
+  if (p.length % 3 !== 0) fail(`${name} positions length ${p.length} is not a multiple of 3`);
+  const n = p.length / 3;
+  if (n < 50) fail(`${name} cloud has ${n} points; expected at least 50 (typically 10,000)`);
+  for (let i = 0; i < p.length; i++) {
+    if (!Number.isFinite(p[i]!)) fail(`${name} cloud has a non-finite coordinate at point ${Math.floor(i / 3)} (${p[i]}); expected finite x y z`);
+  }
+}
+
+interface Prepared {
+  /** Kept points (outliers removed), packed. */
+  points: Float32Array;
+  /** Original index of every kept point. */
+  index: Uint32Array;
+  tree: KdTree;
+  /** Median distance to the nearest neighbour in the same cloud. */
+  spacing: number;
+  outliers: number;
+  /** Robust extent: 2nd-98th percentile range per axis. */
+  extent: Vec3;
+}
+
+/** Drops isolated points (mean distance to K neighbours > 3x median) and measures the spacing. */
+function prepare(points: Float32Array): Prepared {
+  const n = points.length / 3;
+  const tree = new KdTree(points);
+  const K = 6;
+  const idx = new Int32Array(K + 1);
+  const d2 = new Float64Array(K + 1);
+  const meanK = new Float64Array(n);
+  const nn1 = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const found = tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, K + 1, idx, d2);
+    let s = 0;
+    for (let k = 1; k < found; k++) s += Math.sqrt(d2[k]!);
+    meanK[i] = s / Math.max(1, found - 1);
+    nn1[i] = Math.sqrt(d2[1]!);
+  }
+  const med = median(meanK);
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) if (meanK[i]! <= 3 * med) keep.push(i);
+  const index = Uint32Array.from(keep);
+  const kept = new Float32Array(index.length * 3);
+  const nnKept = new Float64Array(index.length);
+  index.forEach((o, i) => {
+    kept[3 * i] = points[3 * o]!;
+    kept[3 * i + 1] = points[3 * o + 1]!;
+    kept[3 * i + 2] = points[3 * o + 2]!;
+    nnKept[i] = nn1[o]!;
+  });
+  const extent: Vec3 = [0, 0, 0];
+  for (let k = 0; k < 3; k++) {
+    const c = new Float64Array(index.length);
+    for (let i = 0; i < index.length; i++) c[i] = kept[3 * i + k]!;
+    extent[k] = quantile(c, 0.98) - quantile(c, 0.02);
+  }
+  return { points: kept, index, tree: new KdTree(kept), spacing: median(nnKept), outliers: n - index.length, extent };
+}
+
+/** PCA normals (unoriented) of the given points from their K nearest neighbours in `tree`. */
+function normalsOf(points: Float32Array, sel: Uint32Array, tree: KdTree, K = 10): Float32Array {
+  const out = new Float32Array(sel.length * 3);
+  const idx = new Int32Array(K);
+  const d2 = new Float64Array(K);
+  const tp = tree.points;
+  for (let s = 0; s < sel.length; s++) {
+    const i = sel[s]!;
+    const found = tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, K, idx, d2);
+    let mx = 0, my = 0, mz = 0;
+    for (let k = 0; k < found; k++) {
+      const j = idx[k]! * 3;
+      mx += tp[j]!; my += tp[j + 1]!; mz += tp[j + 2]!;
+    }
+    mx /= found; my /= found; mz /= found;
+    let xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
+    for (let k = 0; k < found; k++) {
+      const j = idx[k]! * 3;
+      const x = tp[j]! - mx, y = tp[j + 1]! - my, z = tp[j + 2]! - mz;
+      xx += x * x; xy += x * y; xz += x * z; yy += y * y; yz += y * z; zz += z * z;
+    }
+    const n = smallestEigenvector(xx, xy, xz, yy, yz, zz);
+    out.set(n, s * 3);
+  }
+  return out;
+}
+
+/** Eigenvector of the smallest eigenvalue of a symmetric 3x3 (analytic eigenvalues + cross products). */
+function smallestEigenvector(a: number, b: number, c: number, d: number, e: number, f: number): Vec3 {
+  // Matrix [[a b c][b d e][c e f]].
+  const p1 = b * b + c * c + e * e;
+  const q = (a + d + f) / 3;
+  const p2 = (a - q) ** 2 + (d - q) ** 2 + (f - q) ** 2 + 2 * p1;
+  const p = Math.sqrt(p2 / 6);
+  if (!(p > 1e-30)) return [0, 0, 1];
+  const B = [(a - q) / p, b / p, c / p, (d - q) / p, e / p, (f - q) / p];
+  const detB = B[0]! * (B[3]! * B[5]! - B[4]! * B[4]!) - B[1]! * (B[1]! * B[5]! - B[4]! * B[2]!) + B[2]! * (B[1]! * B[4]! - B[3]! * B[2]!);
+  const r = Math.max(-1, Math.min(1, detB / 2));
+  const phi = Math.acos(r) / 3;
+  const lmin = q + 2 * p * Math.cos(phi + (2 * Math.PI) / 3);
+  // Rows of (M - lmin I); the eigenvector is orthogonal to them: take the largest cross product.
+  const r0: Vec3 = [a - lmin, b, c], r1: Vec3 = [b, d - lmin, e], r2: Vec3 = [c, e, f - lmin];
+  const cands = [cross(r0, r1), cross(r0, r2), cross(r1, r2)];
+  let best = cands[0]!, bn = norm(best);
+  for (const v of cands) {
+    const nv = norm(v);
+    if (nv > bn) {
+      best = v;
+      bn = nv;
+    }
+  }
+  if (!(bn > 0)) return [0, 0, 1];
+  return [best[0] / bn, best[1] / bn, best[2] / bn];
+}
+
+function cross(a: Vec3, b: Vec3): Vec3 {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+function norm(a: Vec3): number {
+  return Math.hypot(a[0], a[1], a[2]);
+}
+function dot(a: Vec3, b: Vec3): number {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+function unit(a: Vec3): Vec3 {
+  const n = norm(a);
+  return [a[0] / n, a[1] / n, a[2] / n];
+}
+
+/** Dominant unoriented directions of a set of normals (eigenvectors of the scatter, strongest first). */
+function dominantDirections(normals: Float32Array, max = 3): Vec3[] {
+  // Greedy clustering on the sphere: the densest direction, then the densest among the rest
+  // that is at least 30 degrees from those found.
+  const n = normals.length / 3;
+  const found: Vec3[] = [];
+  const cosNear = Math.cos((12 * Math.PI) / 180);
+  const cosApart = Math.cos((30 * Math.PI) / 180);
+  const step = Math.max(1, Math.floor(n / 300));
+  for (let round = 0; round < max; round++) {
+    let best = -1, bestCount = 0;
+    for (let i = 0; i < n; i += step) {
+      const v: Vec3 = [normals[3 * i]!, normals[3 * i + 1]!, normals[3 * i + 2]!];
+      if (found.some((f) => Math.abs(dot(f, v)) > cosApart)) continue;
+      let count = 0;
+      for (let j = 0; j < n; j += step) {
+        if (Math.abs(normals[3 * j]! * v[0] + normals[3 * j + 1]! * v[1] + normals[3 * j + 2]! * v[2]) > cosNear) count++;
+      }
+      if (count > bestCount) {
+        bestCount = count;
+        best = i;
+      }
+    }
+    if (best < 0 || bestCount < 3) break;
+    // Refine by mean shift: the mean of the aligned normals (flipped to agree), re-centred.
+    let v0: Vec3 = [normals[3 * best]!, normals[3 * best + 1]!, normals[3 * best + 2]!];
+    const m: Vec3 = [0, 0, 0];
+    for (let iter = 0; iter < 4; iter++) {
+      m[0] = m[1] = m[2] = 0;
+      const cone = iter === 0 ? cosNear : Math.cos((8 * Math.PI) / 180);
+      for (let j = 0; j < n; j++) {
+        const v: Vec3 = [normals[3 * j]!, normals[3 * j + 1]!, normals[3 * j + 2]!];
+        const c = dot(v, v0);
+        if (Math.abs(c) > cone) {
+          const s = c < 0 ? -1 : 1;
+          m[0] += s * v[0]; m[1] += s * v[1]; m[2] += s * v[2];
+        }
+      }
+      if (!(norm(m) > 0)) break;
+      v0 = unit(m);
+    }
+    found.push(v0);
+  }
+  return found;
+}
+
+/** An orthonormal pair spanning the plane perpendicular to unit `a`. */
+function planeBasis(a: Vec3): [Vec3, Vec3] {
+  const helper: Vec3 = Math.abs(a[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0];
+  const e1 = unit(cross(a, helper));
+  return [e1, cross(a, e1)];
+}
+
+/** Candidate rotation angles about `a` from correlating axial normal-azimuth histograms. */
+function angleCandidates(a: Vec3, np: Float32Array, nq: Float32Array, peaks = 2): number[] {
+  const BINS = 90; // 2 degrees over the axial half circle
+  const [e1, e2] = planeBasis(a);
+  const hist = (nrm: Float32Array): Float64Array => {
+    const h = new Float64Array(BINS);
+    for (let i = 0; i < nrm.length; i += 3) {
+      const v: Vec3 = [nrm[i]!, nrm[i + 1]!, nrm[i + 2]!];
+      const x = dot(v, e1), y = dot(v, e2);
+      const w = x * x + y * y; // normals along the axis say nothing about the angle
+      if (w < 0.25) continue;
+      let phi = Math.atan2(y, x);
+      if (phi < 0) phi += Math.PI;
+      if (phi >= Math.PI) phi -= Math.PI;
+      const b = Math.floor((phi / Math.PI) * BINS) % BINS;
+      // Spread over neighbours: a small smoothing kernel.
+      h[b]! += w;
+      h[(b + 1) % BINS]! += 0.5 * w;
+      h[(b + BINS - 1) % BINS]! += 0.5 * w;
+    }
+    return h;
+  };
+  const hp = hist(np), hq = hist(nq);
+  const corr = new Float64Array(BINS);
+  for (let s = 0; s < BINS; s++) {
+    let c = 0;
+    for (let b = 0; b < BINS; b++) c += hp[b]! * hq[(b + s) % BINS]!;
+    corr[s] = c;
+  }
+  const out: number[] = [];
+  const used = new Uint8Array(BINS);
+  for (let k = 0; k < peaks; k++) {
+    let best = -1;
+    for (let s = 0; s < BINS; s++) if (!used[s] && (best < 0 || corr[s]! > corr[best]!)) best = s;
+    if (best < 0 || !(corr[best]! > 0)) break;
+    // Sub-bin peak by parabola through neighbours.
+    const l = corr[(best + BINS - 1) % BINS]!, c = corr[best]!, r = corr[(best + 1) % BINS]!;
+    const den = l - 2 * c + r;
+    const off = den < 0 ? (0.5 * (l - r)) / den : 0;
+    const angle = ((best + off) / BINS) * Math.PI;
+    out.push(angle, angle - Math.PI);
+    for (let d = -5; d <= 5; d++) used[(best + d + BINS) % BINS] = 1;
+  }
+  return out;
+}
+
+/** Top translation peaks of q - R p over sampled pairs (3D vote histogram + mean shift). */
+function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, cell: number, maxShift: number, peaks: number): Vec3[] {
+  const np = ps.length / 3, nq = qs.length / 3;
+  const rp = new Float32Array(ps.length);
+  for (let i = 0; i < np; i++) {
+    const x = ps[3 * i]!, y = ps[3 * i + 1]!, z = ps[3 * i + 2]!;
+    rp[3 * i] = R[0]! * x + R[1]! * y + R[2]! * z;
+    rp[3 * i + 1] = R[3]! * x + R[4]! * y + R[5]! * z;
+    rp[3 * i + 2] = R[6]! * x + R[7]! * y + R[8]! * z;
+  }
+  const votes = new Map<number, number>();
+  const inv = 1 / cell;
+  const key = (x: number, y: number, z: number): number => ((Math.floor(x * inv) + 512) * 1024 + Math.floor(y * inv) + 512) * 1024 + Math.floor(z * inv) + 512;
+  const m2 = maxShift * maxShift;
+  for (let i = 0; i < np; i++) {
+    const px = rp[3 * i]!, py = rp[3 * i + 1]!, pz = rp[3 * i + 2]!;
+    for (let j = 0; j < nq; j++) {
+      const x = qs[3 * j]! - px, y = qs[3 * j + 1]! - py, z = qs[3 * j + 2]! - pz;
+      if (x * x + y * y + z * z > m2) continue;
+      const k = key(x, y, z);
+      votes.set(k, (votes.get(k) ?? 0) + 1);
+    }
+  }
+  // Sum over 3x3x3 neighbourhoods so a peak split across cells still wins.
+  const decode = (k: number): [number, number, number] => {
+    const z = (k % 1024) - 512;
+    const y = (Math.floor(k / 1024) % 1024) - 512;
+    const x = Math.floor(k / 1048576) - 512;
+    return [x, y, z];
+  };
+  const scored: Array<[number, number]> = [];
+  for (const [k, v] of votes) {
+    if (v < 2) continue;
+    const [x, y, z] = decode(k);
+    let s = 0;
+    for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
+      s += votes.get(((x + dx + 512) * 1024 + y + dy + 512) * 1024 + z + dz + 512) ?? 0;
+    }
+    scored.push([k, s + v]);
+  }
+  scored.sort((a, b) => b[1] - a[1]);
+  const out: Vec3[] = [];
+  for (const [k] of scored) {
+    if (out.length >= peaks) break;
+    const [x, y, z] = decode(k);
+    let c: Vec3 = [(x + 0.5) * cell, (y + 0.5) * cell, (z + 0.5) * cell];
+    if (out.some((o) => norm([o[0] - c[0], o[1] - c[1], o[2] - c[2]]) < 3 * cell)) continue;
+    // Mean shift over the votes' cells within 1.5 cells.
+    for (let it = 0; it < 3; it++) {
+      let sx = 0, sy = 0, sz = 0, sw = 0;
+      const cx = Math.floor(c[0] * inv), cy = Math.floor(c[1] * inv), cz = Math.floor(c[2] * inv);
+      for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
+        const v = votes.get(((cx + dx + 512) * 1024 + cy + dy + 512) * 1024 + cz + dz + 512) ?? 0;
+        const px = (cx + dx + 0.5) * cell, py = (cy + dy + 0.5) * cell, pz = (cz + dz + 0.5) * cell;
+        const w = v * Math.exp(-((px - c[0]) ** 2 + (py - c[1]) ** 2 + (pz - c[2]) ** 2) / (2 * cell * cell));
+        sx += w * px; sy += w * py; sz += w * pz; sw += w;
+      }
+      if (sw > 0) c = [sx / sw, sy / sw, sz / sw];
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+/** Packs the selected points of `points` (indices `sel`). */
+function gather(points: Float32Array, sel: Uint32Array): Float32Array {
+  const out = new Float32Array(sel.length * 3);
+  for (let i = 0; i < sel.length; i++) {
+    const o = sel[i]! * 3;
+    out[3 * i] = points[o]!;
+    out[3 * i + 1] = points[o + 1]!;
+    out[3 * i + 2] = points[o + 2]!;
+  }
+  return out;
+}
+
+function subsample(sel: Uint32Array, max: number, rng: Rng): Uint32Array {
+  if (sel.length <= max) return sel;
+  const a = Array.from(sel);
+  rng.shuffle(a);
+  return Uint32Array.from(a.slice(0, max)).sort();
+}
+
+/**
+ * Soft count of points of `src` that land on `tree`'s surface after T: sum of
+ * exp(-d^2 / 2 sigma^2) over nearest distances d (cut at 2.5 sigma). Soft rather than a hard
+ * radius because a hard radius of a few spacings cannot tell a door turned by 20 degrees from
+ * the best pure translation.
+ */
+function explainedCount(T: Rigid, src: Float32Array, tree: KdTree, sigma: number): number {
+  const r = T.r, t = T.t;
+  const inv = 1 / (2 * sigma * sigma);
+  let c = 0;
+  for (let i = 0; i < src.length; i += 3) {
+    const x = src[i]!, y = src[i + 1]!, z = src[i + 2]!;
+    const d2 = tree.nearestD2(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], 2.5 * sigma);
+    if (d2 < Infinity) c += Math.exp(-d2 * inv);
+  }
+  return c;
+}
+
+/**
+ * The object's three main directions: the dominant surface normal, then the second dominant
+ * normal made orthogonal (Gram-Schmidt), or when no second face family is clear (a laptop's thin
+ * sides), the orientation of the minimum-area bounding rectangle of the points seen along the
+ * first direction. Man-made objects' hinges and slides follow these directions.
+ */
+function objectFrame(dirs: Vec3[], points: Float32Array, sel: Uint32Array): Vec3[] {
+  const a = dirs[0];
+  if (!a) return [];
+  const b = dirs.find((d) => Math.abs(dot(d, a)) < Math.cos((70 * Math.PI) / 180));
+  if (b) {
+    const bo = unit([b[0] - dot(b, a) * a[0], b[1] - dot(b, a) * a[1], b[2] - dot(b, a) * a[2]]);
+    return [a, bo, cross(a, bo)];
+  }
+  const [e1, e2] = planeBasis(a);
+  const u = new Float64Array(sel.length), v = new Float64Array(sel.length);
+  sel.forEach((i, k) => {
+    const p: Vec3 = [points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!];
+    u[k] = dot(p, e1);
+    v[k] = dot(p, e2);
+  });
+  let bestAngle = 0, bestArea = Infinity;
+  const proj = new Float64Array(sel.length);
+  for (let deg = 0; deg < 90; deg += 1) {
+    const c = Math.cos((deg * Math.PI) / 180), s = Math.sin((deg * Math.PI) / 180);
+    for (let k = 0; k < sel.length; k++) proj[k] = c * u[k]! + s * v[k]!;
+    const w1 = quantile(proj, 0.98) - quantile(proj, 0.02);
+    for (let k = 0; k < sel.length; k++) proj[k] = -s * u[k]! + c * v[k]!;
+    const w2 = quantile(proj, 0.98) - quantile(proj, 0.02);
+    if (w1 * w2 < bestArea) {
+      bestArea = w1 * w2;
+      bestAngle = (deg * Math.PI) / 180;
+    }
+  }
+  const c = Math.cos(bestAngle), s = Math.sin(bestAngle);
+  const f1: Vec3 = unit([c * e1[0] + s * e2[0], c * e1[1] + s * e2[1], c * e1[2] + s * e2[2]]);
+  return [a, f1, cross(a, f1)];
+}
+
+type Model = 'rigid' | 'prismatic' | 'revolute';
+
+/** Lazily computed unoriented normals of a prepared cloud (only matched points ever need one). */
+class NormalCache {
+  private readonly normals: Float32Array;
+  private readonly done: Uint8Array;
+  constructor(private readonly X: Prepared) {
+    this.normals = new Float32Array(X.points.length);
+    this.done = new Uint8Array(X.points.length / 3);
+  }
+  at(i: number): Float32Array {
+    if (!this.done[i]) {
+      const p = this.X.points;
+      const n = normalsOf(p, Uint32Array.of(i), this.X.tree, 20);
+      this.normals.set(n, 3 * i);
+      this.done[i] = 1;
+    }
+    return this.normals.subarray(3 * i, 3 * i + 3);
+  }
+}
+
+/** Solves the symmetric positive (semi)definite n x n system A x = b (Gaussian elimination, damped). */
+function solveSym(A: Float64Array, b: Float64Array, n: number): Float64Array {
+  const M = Float64Array.from(A);
+  const x = Float64Array.from(b);
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += M[i * n + i]!;
+  for (let i = 0; i < n; i++) M[i * n + i]! += 1e-9 * trace + 1e-300;
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]!) > Math.abs(M[piv * n + c]!)) piv = r;
+    if (piv !== c) {
+      for (let k = 0; k < n; k++) {
+        const t = M[c * n + k]!;
+        M[c * n + k] = M[piv * n + k]!;
+        M[piv * n + k] = t;
+      }
+      const t = x[c]!;
+      x[c] = x[piv]!;
+      x[piv] = t;
+    }
+    const d = M[c * n + c]!;
+    if (Math.abs(d) < 1e-300) continue;
+    for (let r = c + 1; r < n; r++) {
+      const f = M[r * n + c]! / d;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) M[r * n + k]! -= f * M[c * n + k]!;
+      x[r]! -= f * x[c]!;
+    }
+  }
+  for (let c = n - 1; c >= 0; c--) {
+    let s = x[c]!;
+    for (let k = c + 1; k < n; k++) s -= M[c * n + k]! * x[k]!;
+    const d = M[c * n + c]!;
+    x[c] = Math.abs(d) < 1e-300 ? 0 : s / d;
+  }
+  return x;
+}
+
+function compose(a: Rigid, b: Rigid): Rigid {
+  // a after b.
+  const r = new Float64Array(9);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+    r[i * 3 + j] = a.r[i * 3]! * b.r[j]! + a.r[i * 3 + 1]! * b.r[3 + j]! + a.r[i * 3 + 2]! * b.r[6 + j]!;
+  }
+  const t = rigidApply(a, b.t);
+  return { r, t };
+}
+
+/**
+ * Trimmed two-way point-to-plane ICP (with a small point-to-point term so flat parts cannot
+ * slide freely): pairs (p, NN(Tp) in Q) and (NN(T^-1 q) in P, q) within `radius`; each step
+ * solves the linearised problem under `model` (rigid 6-DoF; translation only; rigid then
+ * projected onto a pure rotation about a line). Point-to-plane matters because the two states
+ * are sampled independently: point-to-point pairs are biased by the sampling offsets, which
+ * tilts the fitted axis by degrees.
+ */
+function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prepared, nA: NormalCache, nB: NormalCache, radius: number, model: Model, iterations: number): Rigid {
+  let T = T0;
+  const P = A.points, Q = B.points;
+  const lam = 0.05;
+  for (let it = 0; it < iterations; it++) {
+    const dim = model === 'prismatic' ? 3 : 6;
+    const H = new Float64Array(dim * dim);
+    const g = new Float64Array(dim);
+    let pairs = 0;
+    const r = T.r, t = T.t;
+    const J = new Float64Array(6);
+    const addRow = (w: number, res: number): void => {
+      for (let a = 0; a < dim; a++) {
+        g[a]! -= w * J[a]! * res;
+        for (let b = 0; b < dim; b++) H[a * dim + b]! += w * J[a]! * J[b]!;
+      }
+    };
+    // One pair: s' = T src (in the dragged frame), d = target, n = normal at d (dragged frame).
+    const addPair = (sx: number, sy: number, sz: number, dx: number, dy: number, dz: number, nx: number, ny: number, nz: number): void => {
+      pairs++;
+      const ex = sx - dx, ey = sy - dy, ez = sz - dz;
+      const res = nx * ex + ny * ey + nz * ez;
+      const w = 1 / (1 + (res * res) / (radius * radius * 0.1));
+      if (dim === 6) {
+        J[0] = sy * nz - sz * ny; J[1] = sz * nx - sx * nz; J[2] = sx * ny - sy * nx;
+        J[3] = nx; J[4] = ny; J[5] = nz;
+      } else {
+        J[0] = nx; J[1] = ny; J[2] = nz;
+      }
+      addRow(w, res);
+      // Point-to-point rows (x, y, z) with weight lam.
+      const comps = [ex, ey, ez];
+      for (let k = 0; k < 3; k++) {
+        J.fill(0);
+        if (dim === 6) {
+          // d(s' + w x s')/dw for component k: (e_k x ... ) -> rows of -[s']x.
+          if (k === 0) { J[1] = sz; J[2] = -sy; }
+          else if (k === 1) { J[0] = -sz; J[2] = sx; }
+          else { J[0] = sy; J[1] = -sx; }
+          J[3 + k] = 1;
+        } else {
+          J[k] = 1;
+        }
+        addRow(lam, comps[k]!);
+      }
+    };
+    for (let i = 0; i < ps.length; i += 3) {
+      const x = ps[i]!, y = ps[i + 1]!, z = ps[i + 2]!;
+      const tx = r[0]! * x + r[1]! * y + r[2]! * z + t[0], ty = r[3]! * x + r[4]! * y + r[5]! * z + t[1], tz = r[6]! * x + r[7]! * y + r[8]! * z + t[2];
+      if (B.tree.nearestD2(tx, ty, tz, radius) === Infinity) continue;
+      const j = B.tree.lastIndex;
+      const n = nB.at(j);
+      addPair(tx, ty, tz, Q[3 * j]!, Q[3 * j + 1]!, Q[3 * j + 2]!, n[0]!, n[1]!, n[2]!);
+    }
+    const Ti = rigidInverse(T);
+    const ri = Ti.r, ti = Ti.t;
+    for (let i = 0; i < qs.length; i += 3) {
+      const x = qs[i]!, y = qs[i + 1]!, z = qs[i + 2]!;
+      const bx = ri[0]! * x + ri[1]! * y + ri[2]! * z + ti[0], by = ri[3]! * x + ri[4]! * y + ri[5]! * z + ti[1], bz = ri[6]! * x + ri[7]! * y + ri[8]! * z + ti[2];
+      if (A.tree.nearestD2(bx, by, bz, radius) === Infinity) continue;
+      const j = A.tree.lastIndex;
+      const n = nA.at(j);
+      const px = P[3 * j]!, py = P[3 * j + 1]!, pz = P[3 * j + 2]!;
+      // Map p and its normal into the dragged frame with the current T.
+      addPair(
+        r[0]! * px + r[1]! * py + r[2]! * pz + t[0], r[3]! * px + r[4]! * py + r[5]! * pz + t[1], r[6]! * px + r[7]! * py + r[8]! * pz + t[2],
+        x, y, z,
+        r[0]! * n[0]! + r[1]! * n[1]! + r[2]! * n[2]!, r[3]! * n[0]! + r[4]! * n[1]! + r[5]! * n[2]!, r[6]! * n[0]! + r[7]! * n[1]! + r[8]! * n[2]!,
+      );
+    }
+    if (pairs < 6) break;
+    const x = solveSym(H, g, dim);
+    let delta: Rigid;
+    if (dim === 3) {
+      delta = { r: rigidIdentity().r, t: [x[0]!, x[1]!, x[2]!] };
+    } else {
+      const w: Vec3 = [x[0]!, x[1]!, x[2]!];
+      const ang = norm(w);
+      delta = { r: ang > 1e-12 ? rotationAxisAngle([w[0] / ang, w[1] / ang, w[2] / ang], ang) : rigidIdentity().r, t: [x[3]!, x[4]!, x[5]!] };
+    }
+    let next = compose(delta, T);
+    if (model === 'revolute') {
+      const s = screwOf(next);
+      next = rigidRevolute(s.axis, s.point, s.angle);
+    }
+    const step = Math.hypot(x[dim - 3]!, x[dim - 2]!, x[dim - 1]!);
+    T = next;
+    if (step < radius * 1e-3 && it >= 2) break;
+  }
+  return T;
+}
+
+/** A pure rotation whose axis is snapped to `dir`, keeping the angle and the axis point. */
+function snapRevolute(T: Rigid, dir: Vec3, near: Vec3): Rigid {
+  const s = screwOf(T, near);
+  const d = dot(s.axis, dir) < 0 ? ([-dir[0], -dir[1], -dir[2]] as Vec3) : dir;
+  return rigidRevolute(d, s.point, s.angle);
+}
+
+export function fitJoint(initial: Float32Array, dragged: Float32Array, options: FitOptions = {}): JointFit {
+  checkCloud('initial', initial);
+  checkCloud('dragged', dragged);
+  const rng = new Rng(options.seed ?? 1);
+  const A = prepare(initial);
+  const B = prepare(dragged);
+  if (A.points.length < 150 || B.points.length < 150) fail('too few points left after removing outliers (need 50 per state)');
+  // Clouds of the same object in the same frame must agree in size and density.
+  const sizeA = norm(A.extent), sizeB = norm(B.extent);
+  const sizeRatio = Math.max(sizeA, sizeB) / Math.min(sizeA, sizeB);
+  const spacingRatio = Math.max(A.spacing, B.spacing) / Math.min(A.spacing, B.spacing);
+  if (sizeRatio > 1.8 || spacingRatio > 3) {
+    fail(`the two states look like different scales (extent ${sizeA.toPrecision(3)} vs ${sizeB.toPrecision(3)}, point spacing ${A.spacing.toPrecision(3)} vs ${B.spacing.toPrecision(3)}); expected both clouds of the same object in the same frame and units`);
+  }
+  const spacing = Math.max(A.spacing, B.spacing);
+  const tau = options.changeThreshold ?? 2.5 * spacing;
+  const sigma = tau / 2.5;
+  const size = Math.max(sizeA, sizeB);
+
+  // Change detection.
+  const changedOf = (X: Prepared, other: KdTree): Uint32Array => {
+    const out: number[] = [];
+    const p = X.points;
+    for (let i = 0; i < p.length / 3; i++) if (other.nearestD2(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, tau) === Infinity) out.push(i);
+    return Uint32Array.from(out);
+  };
+  const cA = changedOf(A, B.tree);
+  const cB = changedOf(B, A.tree);
+  const nA = A.points.length / 3, nB = B.points.length / 3;
+  const minChanged = Math.max(15, 0.004 * Math.min(nA, nB));
+  if (cA.length < minChanged && cB.length < minChanged) {
+    fail(`no motion between the states: only ${cA.length} initial and ${cB.length} dragged points moved by more than ${tau.toPrecision(3)} (expected a part that moved)`);
+  }
+  const normalsA = new NormalCache(A), normalsB = new NormalCache(B);
+
+  // Subsets for voting and scoring.
+  const vA = subsample(cA, 160, rng), vB = subsample(cB, 160, rng);
+  const sA = subsample(cA, 600, rng), sB = subsample(cB, 600, rng);
+  const voteA = gather(A.points, vA), voteB = gather(B.points, vB);
+  const scoreA = gather(A.points, sA), scoreB = gather(B.points, sB);
+  const drags = options.drags ?? [];
+  const score = (T: Rigid, ps = scoreA, qs = scoreB): number => {
+    const e = explainedCount(T, ps, B.tree, sigma) + explainedCount(rigidInverse(T), qs, A.tree, sigma);
+    let s = e / Math.max(1, ps.length / 3 + qs.length / 3);
+    if (drags.length > 0) {
+      // Drags are the operator's word on what moved where: reward motions that carry starts to ends.
+      let h = 0;
+      for (const d of drags) {
+        const m = rigidApply(T, d.start);
+        h += Math.exp(-((m[0] - d.end[0]) ** 2 + (m[1] - d.end[1]) ** 2 + (m[2] - d.end[2]) ** 2) / (2 * (0.05 * size) ** 2));
+      }
+      s += 0.15 * (h / drags.length);
+    }
+    return s;
+  };
+
+  // Candidate rotations: about the object's dominant surface directions and about the cross
+  // products of the changed regions' dominant normals (a door's face normal before x after).
+  const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 1000, rng);
+  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, A.tree, 30), 3), A.points, subsample(allA, 400, rng));
+  const nrmA = normalsOf(A.points, vA, A.tree, 20);
+  const nrmB = normalsOf(B.points, vB, B.tree, 20);
+  const axes: Vec3[] = [...frame];
+  const dA = dominantDirections(nrmA, 2), dB = dominantDirections(nrmB, 2);
+  for (const a of dA) for (const b of dB) {
+    const c = cross(a, b);
+    if (norm(c) > Math.sin((8 * Math.PI) / 180)) {
+      const u = unit(c);
+      if (!axes.some((x) => Math.abs(dot(x, u)) > Math.cos((5 * Math.PI) / 180))) axes.push(u);
+    }
+  }
+  const rotations: Float64Array[] = [];
+  for (const a of axes) for (const ang of angleCandidates(a, nrmA, nrmB, 2)) if (Math.abs(ang) > 0.02) rotations.push(rotationAxisAngle(a, ang));
+  const cell = Math.max(2 * tau, 0.02 * size);
+  const prisCands: Rigid[] = translationPeaks(rigidIdentity().r, voteA, voteB, cell, 1.5 * size, 3).map((t) => ({ r: rigidIdentity().r, t }));
+  const rotCands: Rigid[] = [];
+  for (const R of rotations) for (const t of translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2)) rotCands.push({ r: R, t });
+  if (drags.length >= 3) {
+    const s = new Float64Array(drags.length * 3), e = new Float64Array(drags.length * 3);
+    drags.forEach((d, i) => {
+      s.set(d.start, 3 * i);
+      e.set(d.end, 3 * i);
+    });
+    try {
+      rotCands.push(kabsch(s, e));
+    } catch {
+      // Degenerate drags (collinear): the translation candidate below still helps.
+    }
+  }
+  if (drags.length > 0) {
+    const m: Vec3 = [0, 0, 0];
+    for (const d of drags) for (let k = 0; k < 3; k++) m[k]! += (d.end[k]! - d.start[k]!) / drags.length;
+    prisCands.push({ r: rigidIdentity().r, t: m });
+  }
+
+  // Coarse score on small subsets, refine the best few of each model.
+  const coarseA = gather(A.points, subsample(sA, 120, rng)), coarseB = gather(B.points, subsample(sB, 120, rng));
+  const rank = (cs: Rigid[]) => cs.map((T) => ({ T, s: score(T, coarseA, coarseB) })).sort((a, b) => b.s - a.s);
+  const refineA = gather(A.points, subsample(sA, 250, rng)), refineB = gather(B.points, subsample(sB, 250, rng));
+  let prisT = rigidIdentity(), scorePrismatic = -1;
+  for (const c of rank(prisCands).slice(0, 2)) {
+    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'prismatic', 10);
+    const s = score(T);
+    if (s > scorePrismatic) {
+      prisT = T;
+      scorePrismatic = s;
+    }
+  }
+  const centroid = (sel: Uint32Array, X: Float32Array): Vec3 => {
+    const c: Vec3 = [0, 0, 0];
+    for (const i of sel) for (let k = 0; k < 3; k++) c[k]! += X[3 * i + k]! / sel.length;
+    return c;
+  };
+  const nearChanged = centroid(cA.length ? cA : Uint32Array.of(0), A.points);
+  // A hinge touches its part: penalise axes far from every changed point of either state.
+  // This separates the true motion from the flipped ones that thin, symmetric parts (lids,
+  // door slabs) otherwise explain almost as well.
+  const hingePenalty = (T: Rigid): number => {
+    const sc = screwOf(T);
+    const u = sc.axis, o = sc.point;
+    let best = Infinity;
+    const check = (X: Float32Array): void => {
+      for (let i = 0; i < X.length; i += 3) {
+        const w: Vec3 = [X[i]! - o[0], X[i + 1]! - o[1], X[i + 2]! - o[2]];
+        const d = dot(w, u);
+        const dist = Math.hypot(w[0] - d * u[0], w[1] - d * u[1], w[2] - d * u[2]);
+        if (dist < best) best = dist;
+      }
+    };
+    check(refineA);
+    check(refineB);
+    return 2 * Math.max(0, best / size - 0.03);
+  };
+  const revScore = (T: Rigid): number => score(T) - hingePenalty(T);
+  let rigidT = prisT, rigidScore = -1;
+  let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
+  for (const c of rank(rotCands).slice(0, 4)) {
+    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'rigid', 10);
+    const s = score(T);
+    if (s > rigidScore) {
+      rigidT = T;
+      rigidScore = s;
+    }
+    const sc = screwOf(T, nearChanged);
+    if (sc.angle < 1e-3) continue;
+    const R = icp(rigidRevolute(sc.axis, sc.point, sc.angle), refineA, refineB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 8);
+    const adj = revScore(R);
+    if (adj > revAdjusted) {
+      revAdjusted = adj;
+      revT = R;
+    }
+  }
+  const rigidAngle = screwOf(rigidT).angle;
+  if (revAdjusted > -Infinity) {
+    revT = icp(revT, scoreA, scoreB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 10);
+    scoreRevolute = revScore(revT);
+    // Hinges of man-made objects run along the object's main directions: snap when close and
+    // the snapped hinge explains the data as well.
+    const ax = screwOf(revT).axis;
+    for (const f of frame) {
+      if (Math.abs(dot(f, ax)) > Math.cos((15 * Math.PI) / 180)) {
+        const snapped = icp(snapRevolute(revT, f, nearChanged), scoreA, scoreB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 4);
+        const snappedFixed = snapRevolute(snapped, f, nearChanged);
+        const s = revScore(snappedFixed);
+        if (s >= scoreRevolute - 0.01) {
+          revT = snappedFixed;
+          scoreRevolute = Math.max(s, scoreRevolute);
+        }
+        break;
+      }
+    }
+  }
+  prisT = icp(prisT, scoreA, scoreB, A, B, normalsA, normalsB, 1.5 * tau, 'prismatic', 8);
+  scorePrismatic = score(prisT);
+  {
+    // Drawers slide along a main direction too.
+    const t = prisT.t;
+    const len = norm(t);
+    for (const f of frame) {
+      if (len > 0 && Math.abs(dot(f, t)) / len > Math.cos((15 * Math.PI) / 180)) {
+        const along = dot(f, t);
+        const snapped: Rigid = { r: prisT.r, t: [f[0] * along, f[1] * along, f[2] * along] };
+        const s = score(snapped);
+        if (s >= scorePrismatic - 0.01) {
+          prisT = snapped;
+          scorePrismatic = Math.max(s, scorePrismatic);
+        }
+        break;
+      }
+    }
+  }
+  const revAngle = scoreRevolute >= 0 ? screwOf(revT).angle : 0;
+  // Prismatic unless the rotation is real: a visible angle and clearly more points explained.
+  const type: JointType = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.03 ? 'revolute' : 'prismatic';
+  const T = type === 'revolute' ? revT : prisT;
+
+  // Moving points (initial cloud indices).
+  const moving = segmentMoving(A, B.tree, T, tau);
+  const movingIdx: number[] = [];
+  for (let i = 0; i < moving.length; i++) if (moving[i]) movingIdx.push(A.index[i]!);
+  const movingSel = Uint32Array.from({ length: moving.length }, (_, i) => i).filter((i) => moving[i] === 1);
+  const partCentre = movingSel.length > 0 ? centroid(movingSel, A.points) : nearChanged;
+
+  let axis: Vec3, origin: Vec3, motion: number;
+  if (type === 'prismatic') {
+    const t = T.t;
+    motion = norm(t);
+    if (!(motion > 0)) fail('no motion between the states: the fitted translation is zero');
+    axis = [t[0] / motion, t[1] / motion, t[2] / motion];
+    origin = partCentre;
+  } else {
+    const s = screwOf(T, partCentre);
+    axis = s.axis;
+    origin = s.point;
+    motion = s.angle;
+  }
+  const finalScore = type === 'revolute' ? scoreRevolute : scorePrismatic;
+  const explained = Math.max(0, Math.min(1, finalScore));
+  const margin = Math.min(1, Math.abs(scoreRevolute - scorePrismatic) / 0.1);
+  const confidence = Math.max(0, Math.min(1, explained * (0.7 + 0.3 * margin)));
+  return {
+    type,
+    axis,
+    origin,
+    motion,
+    limits: [Math.min(0, motion), Math.max(0, motion)],
+    confidence,
+    transform: T,
+    movingIndices: Uint32Array.from(movingIdx),
+    stats: {
+      spacing,
+      threshold: tau,
+      changedInitial: cA.length,
+      changedDragged: cB.length,
+      outliersInitial: A.outliers,
+      outliersDragged: B.outliers,
+      candidates: prisCands.length + rotCands.length,
+      explained,
+      rigidAngle,
+      scorePrismatic,
+      scoreRevolute,
+    },
+  };
+}
+
+/**
+ * 1 = moving for every kept initial point: explained by T and not by staying put; points that
+ * both explain (near a hinge, a drawer bottom sliding along itself) take their neighbours' vote.
+ */
+function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8Array {
+  const p = A.points;
+  const n = p.length / 3;
+  const label = new Int8Array(n); // 1 moving, 0 static, -1 undecided
+  for (let i = 0; i < n; i++) {
+    const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
+    const dI = treeB.nearestD2(x, y, z, 3 * tau);
+    const m = rigidApply(T, [x, y, z]);
+    const dT = treeB.nearestD2(m[0], m[1], m[2], 3 * tau);
+    const t2 = tau * tau;
+    if (dT < t2 && dI >= t2) label[i] = 1;
+    else if (dI < t2 && dT >= t2) label[i] = 0;
+    else if (dT >= t2 && dI >= t2) label[i] = 0; // explained by neither: occlusion or outlier
+    else label[i] = -1;
+  }
+  const K = 10;
+  const idx = new Int32Array(K);
+  const d2 = new Float64Array(K);
+  for (let pass = 0; pass < 4; pass++) {
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      if (label[i] !== -1) continue;
+      const found = A.tree.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+      let mv = 0, st = 0;
+      for (let k = 0; k < found; k++) {
+        const l = label[idx[k]!];
+        if (l === 1) mv++;
+        else if (l === 0) st++;
+      }
+      if (mv + st >= 2) {
+        label[i] = mv > st ? 1 : 0;
+        changed++;
+      }
+    }
+    if (changed === 0) break;
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (label[i] === 1) out[i] = 1;
+    else if (label[i] === -1) {
+      const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
+      const m = rigidApply(T, [x, y, z]);
+      out[i] = treeB.nearestD2(m[0], m[1], m[2]) < treeB.nearestD2(x, y, z) ? 1 : 0;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,221 @@
+/**
+ * A static 3D k-d tree over packed Float32Array points for nearest-neighbour, k-nearest and
+ * radius queries. Built once per cloud (median splits on the widest axis, buckets of up to
+ * LEAF points), queried many thousand times per joint fit, so the layout is flat typed arrays
+ * and the queries allocate nothing.
+ */
+
+const LEAF = 12;
+
+export class KdTree {
+  /** Point indices, permuted so every node covers a contiguous range. */
+  readonly order: Uint32Array;
+  /** Per node: start, end (exclusive) into `order`; split axis (3 = leaf); split value; children. */
+  private readonly start: Uint32Array;
+  private readonly end: Uint32Array;
+  private readonly axis: Uint8Array;
+  private readonly split: Float32Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private nodes = 0;
+  /** Points reordered to match `order` (better cache behaviour in leaves). */
+  private readonly xyz: Float32Array;
+
+  constructor(readonly points: Float32Array) {
+    const n = points.length / 3;
+    if (!Number.isInteger(n)) throw new Error(`KdTree: positions length ${points.length} is not a multiple of 3`);
+    this.order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) this.order[i] = i;
+    const maxNodes = Math.max(1, 2 * Math.ceil(n / (LEAF / 2)) + 1);
+    this.start = new Uint32Array(maxNodes);
+    this.end = new Uint32Array(maxNodes);
+    this.axis = new Uint8Array(maxNodes);
+    this.split = new Float32Array(maxNodes);
+    this.left = new Int32Array(maxNodes);
+    this.right = new Int32Array(maxNodes);
+    if (n > 0) this.build(0, n);
+    this.xyz = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      const o = this.order[i]! * 3;
+      this.xyz[3 * i] = points[o]!;
+      this.xyz[3 * i + 1] = points[o + 1]!;
+      this.xyz[3 * i + 2] = points[o + 2]!;
+    }
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  private build(lo: number, hi: number): number {
+    const node = this.nodes++;
+    this.start[node] = lo;
+    this.end[node] = hi;
+    if (hi - lo <= LEAF) {
+      this.axis[node] = 3;
+      return node;
+    }
+    const p = this.points;
+    const o = this.order;
+    let min0 = Infinity, min1 = Infinity, min2 = Infinity, max0 = -Infinity, max1 = -Infinity, max2 = -Infinity;
+    for (let i = lo; i < hi; i++) {
+      const k = o[i]! * 3;
+      const x = p[k]!, y = p[k + 1]!, z = p[k + 2]!;
+      if (x < min0) min0 = x;
+      if (x > max0) max0 = x;
+      if (y < min1) min1 = y;
+      if (y > max1) max1 = y;
+      if (z < min2) min2 = z;
+      if (z > max2) max2 = z;
+    }
+    const ex = max0 - min0, ey = max1 - min1, ez = max2 - min2;
+    const ax = ex >= ey && ex >= ez ? 0 : ey >= ez ? 1 : 2;
+    const mid = (lo + hi) >> 1;
+    this.select(lo, hi - 1, mid, ax);
+    this.axis[node] = ax;
+    this.split[node] = p[o[mid]! * 3 + ax]!;
+    this.left[node] = this.build(lo, mid);
+    this.right[node] = this.build(mid, hi);
+    return node;
+  }
+
+  /** Quickselect on `order[lo..hi]` so that position k holds the k-th smallest along `ax`. */
+  private select(lo: number, hi: number, k: number, ax: number): void {
+    const p = this.points;
+    const o = this.order;
+    while (hi > lo) {
+      const pivot = p[o[(lo + hi) >> 1]! * 3 + ax]!;
+      let i = lo, j = hi;
+      while (i <= j) {
+        while (p[o[i]! * 3 + ax]! < pivot) i++;
+        while (p[o[j]! * 3 + ax]! > pivot) j--;
+        if (i <= j) {
+          const t = o[i]!;
+          o[i] = o[j]!;
+          o[j] = t;
+          i++;
+          j--;
+        }
+      }
+      if (k <= j) hi = j;
+      else if (k >= i) lo = i;
+      else return;
+    }
+  }
+
+  private bestIndex = -1;
+  private bestD2 = Infinity;
+
+  /** Index of the nearest point to (x, y, z) and its squared distance (or -1, Infinity if empty). */
+  nearest(x: number, y: number, z: number, maxDist = Infinity): { index: number; d2: number } {
+    this.bestIndex = -1;
+    this.bestD2 = maxDist === Infinity ? Infinity : maxDist * maxDist;
+    if (this.order.length > 0) this.searchNearest(0, x, y, z);
+    return { index: this.bestIndex >= 0 ? this.order[this.bestIndex]! : -1, d2: this.bestIndex >= 0 ? this.bestD2 : Infinity };
+  }
+
+  /** Squared distance to the nearest point only (no allocation); Infinity when none within maxDist. */
+  nearestD2(x: number, y: number, z: number, maxDist = Infinity): number {
+    this.bestIndex = -1;
+    this.bestD2 = maxDist === Infinity ? Infinity : maxDist * maxDist;
+    if (this.order.length > 0) this.searchNearest(0, x, y, z);
+    return this.bestIndex >= 0 ? this.bestD2 : Infinity;
+  }
+
+  /** Original index of the nearest point found by the last nearestD2 call (-1 when none). */
+  get lastIndex(): number {
+    return this.bestIndex >= 0 ? this.order[this.bestIndex]! : -1;
+  }
+
+  private searchNearest(node: number, x: number, y: number, z: number): void {
+    const ax = this.axis[node]!;
+    if (ax === 3) {
+      const q = this.xyz;
+      for (let i = this.start[node]!, e = this.end[node]!; i < e; i++) {
+        const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < this.bestD2) {
+          this.bestD2 = d2;
+          this.bestIndex = i;
+        }
+      }
+      return;
+    }
+    const diff = (ax === 0 ? x : ax === 1 ? y : z) - this.split[node]!;
+    const first = diff < 0 ? this.left[node]! : this.right[node]!;
+    const second = diff < 0 ? this.right[node]! : this.left[node]!;
+    this.searchNearest(first, x, y, z);
+    if (diff * diff < this.bestD2) this.searchNearest(second, x, y, z);
+  }
+
+  /**
+   * The k nearest neighbours of (x, y, z): writes original indices into `outIdx` and squared
+   * distances into `outD2` (ascending); returns how many were found (< k only for small trees).
+   */
+  knn(x: number, y: number, z: number, k: number, outIdx: Int32Array, outD2: Float64Array): number {
+    for (let i = 0; i < k; i++) {
+      outIdx[i] = -1;
+      outD2[i] = Infinity;
+    }
+    if (this.order.length > 0) this.searchKnn(0, x, y, z, k, outIdx, outD2);
+    let found = 0;
+    for (let i = 0; i < k; i++) {
+      if (outIdx[i]! >= 0) {
+        outIdx[i] = this.order[outIdx[i]!]!;
+        found++;
+      }
+    }
+    return found;
+  }
+
+  private searchKnn(node: number, x: number, y: number, z: number, k: number, idx: Int32Array, d2s: Float64Array): void {
+    const ax = this.axis[node]!;
+    if (ax === 3) {
+      const q = this.xyz;
+      for (let i = this.start[node]!, e = this.end[node]!; i < e; i++) {
+        const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < d2s[k - 1]!) {
+          // Insertion into the sorted list of k best.
+          let j = k - 1;
+          while (j > 0 && d2s[j - 1]! > d2) {
+            d2s[j] = d2s[j - 1]!;
+            idx[j] = idx[j - 1]!;
+            j--;
+          }
+          d2s[j] = d2;
+          idx[j] = i;
+        }
+      }
+      return;
+    }
+    const diff = (ax === 0 ? x : ax === 1 ? y : z) - this.split[node]!;
+    const first = diff < 0 ? this.left[node]! : this.right[node]!;
+    const second = diff < 0 ? this.right[node]! : this.left[node]!;
+    this.searchKnn(first, x, y, z, k, idx, d2s);
+    if (diff * diff < d2s[k - 1]!) this.searchKnn(second, x, y, z, k, idx, d2s);
+  }
+
+  /** Calls `visit(index)` for every point within `radius` of (x, y, z). */
+  radius(x: number, y: number, z: number, radius: number, visit: (index: number, d2: number) => void): void {
+    if (this.order.length > 0) this.searchRadius(0, x, y, z, radius * radius, visit);
+  }
+
+  private searchRadius(node: number, x: number, y: number, z: number, r2: number, visit: (index: number, d2: number) => void): void {
+    const ax = this.axis[node]!;
+    if (ax === 3) {
+      const q = this.xyz;
+      for (let i = this.start[node]!, e = this.end[node]!; i < e; i++) {
+        const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 <= r2) visit(this.order[i]!, d2);
+      }
+      return;
+    }
+    const diff = (ax === 0 ? x : ax === 1 ? y : z) - this.split[node]!;
+    const first = diff < 0 ? this.left[node]! : this.right[node]!;
+    const second = diff < 0 ? this.right[node]! : this.left[node]!;
+    this.searchRadius(first, x, y, z, r2, visit);
+    if (diff * diff <= r2) this.searchRadius(second, x, y, z, r2, visit);
+  }
+}
