@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RgbaImage } from '../src/core/image.js';
+import { Rng } from '../src/core/random.js';
+import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
+import {
+  RegionGrowSegmenter,
+  evaluateSegmenter,
+  fillHoles,
+  maskIou,
+  propagateDrags,
+  propagateOperatorDrags,
+  type Mask,
+  type Segmenter,
+} from '../src/drag/index.js';
+
+/** Two flat panels (left red, right blue, a dark seam between) on a transparent background, a white knob on the red one. */
+function panels(): RgbaImage {
+  const W = 40, H = 30;
+  const data = new Uint8Array(W * H * 4);
+  for (let y = 5; y < 25; y++) {
+    for (let x = 5; x < 35; x++) {
+      const o = (y * W + x) * 4;
+      const c = x === 20 ? [20, 20, 20] : x < 20 ? [200, 40, 40] : [40, 40, 200];
+      const knob = (x - 10) ** 2 + (y - 15) ** 2 <= 2;
+      data.set(knob ? [250, 250, 250, 255] : [...c, 255], o);
+    }
+  }
+  return { width: W, height: H, data };
+}
+
+function rectMask(W: number, H: number, x0: number, x1: number, y0: number, y1: number): Mask {
+  const data = new Uint8Array(W * H);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) data[y * W + x] = 1;
+  return { width: W, height: H, data };
+}
+
+describe('RegionGrowSegmenter', () => {
+  const seg = new RegionGrowSegmenter();
+  const cases: Array<[string, [number, number], Mask]> = [
+    ['a click on the left panel', [8.5, 20.5], rectMask(40, 30, 5, 20, 5, 25)],
+    ['a click on the right panel', [30.2, 10.7], rectMask(40, 30, 21, 35, 5, 25)],
+    ['a click on the knob (selects the panel around it)', [10.5, 15.5], rectMask(40, 30, 5, 20, 5, 25)],
+  ];
+  for (const [name, point, want] of cases) {
+    it(`segments ${name}`, async () => {
+      const m = await seg.segment(panels(), point);
+      assert.ok(maskIou(m, want) > 0.9, `IoU ${maskIou(m, want).toFixed(3)}`);
+    });
+  }
+  it('returns an empty mask for a click on the background and rejects points outside the image', async () => {
+    const m = await seg.segment(panels(), [1, 1]);
+    assert.equal(m.data.reduce((a, b) => a + b, 0), 0);
+    await assert.rejects(seg.segment(panels(), [41, 3]), /RegionGrowSegmenter: point \(41, 3\) lies outside the 40x30 image/);
+    await assert.rejects(seg.segment(panels(), [Number.NaN, 3]), /must be finite/);
+  });
+  it('fills holes', () => {
+    const m = rectMask(5, 5, 0, 5, 0, 5);
+    m.data[12] = 0;
+    assert.equal(fillHoles(m).data[12], 1);
+  });
+});
+
+describe('propagateDrags', () => {
+  it('samples N distinct mask pixels and gives each the operator displacement, clamped', () => {
+    const mask = rectMask(40, 30, 5, 20, 5, 25);
+    const drags = propagateDrags(mask, { start: [10, 10], end: [40, 12] }, 10, new Rng(3));
+    assert.equal(drags.length, 10);
+    const keys = new Set(drags.map((d) => `${d.start[0]},${d.start[1]}`));
+    assert.equal(keys.size, 10);
+    for (const d of drags) {
+      // Eroded by one pixel: starts at least one pixel inside the mask's border.
+      assert.ok(d.start[0] >= 6.5 && d.start[0] <= 18.5 && d.start[1] >= 6.5 && d.start[1] <= 23.5, `start ${d.start}`);
+      assert.equal(d.end[1], d.start[1] + 2);
+      assert.equal(d.end[0], Math.min(40, d.start[0] + 30));
+    }
+    assert.deepEqual(propagateDrags(mask, { start: [10, 10], end: [40, 12] }, 10, new Rng(3)), drags, 'deterministic for a seed');
+  });
+  it('repeats pixels of a tiny mask and rejects an empty one', () => {
+    const tiny = rectMask(10, 10, 2, 4, 2, 3);
+    const d = propagateDrags(tiny, { start: [2, 2], end: [3, 3] }, 5, new Rng(1));
+    assert.equal(d.length, 5);
+    assert.throws(() => propagateDrags(rectMask(10, 10, 0, 0, 0, 0), { start: [2, 2], end: [3, 3] }, 5, new Rng(1)), /part mask is empty/);
+  });
+  it('shares N between operator drags and falls back to the operator drag for an empty mask', async () => {
+    const emptyFirst: Segmenter = {
+      name: 'test',
+      segment: async (img, p) => (p[0] < 10 ? { width: img.width, height: img.height, data: new Uint8Array(img.width * img.height) } : rectMask(40, 30, 21, 35, 5, 25)),
+    };
+    const r = await propagateOperatorDrags(panels(), [{ start: [2, 2], end: [4, 4] }, { start: [30, 10], end: [30, 20] }], emptyFirst, 5, new Rng(2));
+    assert.equal(r.drags.length, 5);
+    assert.deepEqual(r.fallbacks, [0]);
+    assert.deepEqual(r.drags.slice(0, 3).map((d) => d.start), [[2, 2], [2, 2], [2, 2]]);
+    assert.ok(r.drags.slice(3).every((d) => d.start[0] > 21 && d.end[1] === Math.min(30, d.start[1] + 10)));
+    await assert.rejects(propagateOperatorDrags(panels(), [], emptyFirst, 5, new Rng(2)), /at least one operator drag/);
+  });
+});
+
+describe('segmenter on dataset renders', () => {
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'partrm-drag-'));
+    await generateDataset({
+      ...DEFAULT_GENERATE,
+      out: join(dir, 'd'),
+      objects: 3,
+      categories: ['dishwasher', 'oven', 'storage_furniture'],
+      size: 96,
+      views: 1,
+      statesPerPart: 2,
+      points: 3000,
+      dragsPerPair: 4,
+      seed: 7,
+    });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds the clicked part: mean IoU and precision well above chance', async () => {
+    const score = await evaluateSegmenter(join(dir, 'd'), new RegionGrowSegmenter(), { clicksPerState: 2, statesPerJoint: 2 });
+    assert.ok(score.clicks >= 8, `clicks ${score.clicks}`);
+    assert.ok(score.meanIou > 0.4, `mean IoU ${score.meanIou.toFixed(3)}`);
+    assert.ok(score.meanPrecision > 0.6, `mean precision ${score.meanPrecision.toFixed(3)}`);
+  });
+});
