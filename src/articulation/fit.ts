@@ -46,6 +46,11 @@ export interface JointFit extends JointEstimate {
   /** The full rigid motion of the part (initial -> dragged) under the chosen joint model. */
   transform: Rigid;
   movingIndices: Uint32Array;
+  /** Indices of the moving points in the dragged cloud. */
+  movingIndicesDragged: Uint32Array;
+  /** Indices of the points kept after outlier removal, per cloud. */
+  keptInitial: Uint32Array;
+  keptDragged: Uint32Array;
   /** Diagnostics. */
   stats: {
     spacing: number;
@@ -824,6 +829,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const moving = segmentMoving(A, B.tree, T, tau);
   const movingIdx: number[] = [];
   for (let i = 0; i < moving.length; i++) if (moving[i]) movingIdx.push(A.index[i]!);
+  const movingB = segmentMoving(B, A.tree, rigidInverse(T), tau);
+  const movingIdxB: number[] = [];
+  for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
   const movingSel = Uint32Array.from({ length: moving.length }, (_, i) => i).filter((i) => moving[i] === 1);
   const partCentre = movingSel.length > 0 ? centroid(movingSel, A.points) : nearChanged;
 
@@ -853,6 +861,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     confidence,
     transform: T,
     movingIndices: Uint32Array.from(movingIdx),
+    movingIndicesDragged: Uint32Array.from(movingIdxB),
+    keptInitial: A.index,
+    keptDragged: B.index,
     stats: {
       spacing,
       threshold: tau,

@@ -1,0 +1,191 @@
+/**
+ * Articulation extraction, the library entry point: two states of one object (point clouds in
+ * the same frame, z up, any units) -> joint (type, axis, origin, motion, limits, confidence),
+ * base and part meshes, collision boxes and a URDF; and writing all of it to a directory.
+ *
+ *   const x = await extractArticulation({ initial, dragged, drags3d });
+ *   await writeArticulationOutputs('out/dir', x);   // articulation.json, base.obj, part.obj,
+ *                                                    // object.urdf, articulation.png
+ *
+ * The URDF's base frame is the input frame; feed z-up world coordinates so simulators see the
+ * object upright.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { encodePngRgba } from '../core/image.js';
+import type { TriangleMesh } from '../core/mesh.js';
+import type { Articulation, PointCloud } from '../core/types.js';
+import { renderArticulatedUrdf } from '../urdf/writer.js';
+import { type Box, boxesFromPoints } from './boxes.js';
+import { type Drag3D, type JointFit, fitJoint } from './fit.js';
+import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
+import { articulationPicture } from './picture.js';
+import { rigidApply, rigidInverse } from './rigid.js';
+
+export interface ExtractArticulationInput {
+  initial: PointCloud;
+  dragged: PointCloud;
+  /** Optional operator drags in 3D (a point on the moving part and where it went). */
+  drags3d?: readonly Drag3D[];
+  seed?: number;
+  /** Robot name in the URDF (default "object"). */
+  name?: string;
+  mesh?: MeshExtractionOptions;
+  signal?: AbortSignal;
+}
+
+export interface ArticulationExtraction {
+  articulation: Articulation;
+  /** URDF text referencing base.obj and part.obj beside it. */
+  urdf: string;
+  /** Relative file name -> OBJ text. */
+  meshes: { 'base.obj': string; 'part.obj': string };
+  fit: JointFit;
+  baseMesh: TriangleMesh;
+  /** In the initial state. */
+  partMesh: TriangleMesh;
+  baseBoxes: Box[];
+  partBoxes: Box[];
+  /** Per-point moving flags of the inputs (1 = moving part), for pictures. */
+  initialMoving: Uint8Array;
+  draggedMoving: Uint8Array;
+  initial: Float32Array;
+  dragged: Float32Array;
+  timings: { fitMs: number; meshMs: number };
+}
+
+function fail(msg: string): never {
+  throw new Error(`ArticulationExtraction: ${msg}`);
+}
+
+function pick(points: Float32Array, idx: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(idx.length * 3);
+  for (let i = 0; i < idx.length; i++) {
+    const o = idx[i]! * 3;
+    out[3 * i] = points[o]!;
+    out[3 * i + 1] = points[o + 1]!;
+    out[3 * i + 2] = points[o + 2]!;
+  }
+  return out;
+}
+
+export async function extractArticulation(input: ExtractArticulationInput): Promise<ArticulationExtraction> {
+  const A = input.initial?.positions, B = input.dragged?.positions;
+  if (!(A instanceof Float32Array) || !(B instanceof Float32Array)) fail('initial and dragged must be point clouds with Float32Array positions');
+  await meshoptReady();
+  input.signal?.throwIfAborted();
+  const t0 = performance.now();
+  const fit = fitJoint(A, B, { drags: input.drags3d ?? [], seed: input.seed ?? 1 });
+  const fitMs = performance.now() - t0;
+  input.signal?.throwIfAborted();
+  const nA = A.length / 3, nB = B.length / 3;
+  const movA = new Uint8Array(nA), movB = new Uint8Array(nB);
+  for (const i of fit.movingIndices) movA[i] = 1;
+  for (const i of fit.movingIndicesDragged) movB[i] = 1;
+  const keptA = new Uint8Array(nA), keptB = new Uint8Array(nB);
+  for (const i of fit.keptInitial) keptA[i] = 1;
+  for (const i of fit.keptDragged) keptB[i] = 1;
+  // Base: static points of both states (the dragged state shows what the part hid). Part: moving
+  // points of the initial state plus the dragged state's moved back by the inverse motion.
+  const baseIdxA: number[] = [], baseIdxB: number[] = [], partIdxA: number[] = [], partIdxB: number[] = [];
+  for (let i = 0; i < nA; i++) if (keptA[i]) (movA[i] ? partIdxA : baseIdxA).push(i);
+  for (let i = 0; i < nB; i++) if (keptB[i]) (movB[i] ? partIdxB : baseIdxB).push(i);
+  if (partIdxA.length + partIdxB.length < 8) fail(`the moving part has only ${partIdxA.length + partIdxB.length} points; expected a visible moving part`);
+  if (baseIdxA.length + baseIdxB.length < 8) fail('the static base has almost no points; expected an object with a fixed body');
+  const basePts = new Float32Array([...pick(A, baseIdxA), ...pick(B, baseIdxB)]);
+  const partB = pick(B, partIdxB);
+  const inv = rigidInverse(fit.transform);
+  for (let i = 0; i < partB.length; i += 3) {
+    const p = rigidApply(inv, [partB[i]!, partB[i + 1]!, partB[i + 2]!]);
+    partB[i] = p[0];
+    partB[i + 1] = p[1];
+    partB[i + 2] = p[2];
+  }
+  const partPts = new Float32Array([...pick(A, partIdxA), ...partB]);
+  const t1 = performance.now();
+  const voxel = input.mesh?.voxel ?? 2 * fit.stats.spacing;
+  const baseMesh = extractMesh(basePts, { ...input.mesh, voxel });
+  const partMesh = extractMesh(partPts, { ...input.mesh, voxel });
+  const meshMs = performance.now() - t1;
+  const baseBoxes = boxesFromPoints(basePts, { resolution: 16 });
+  const partBoxes = boxesFromPoints(partPts, { resolution: 10, maxBoxes: 32 });
+  const joint = {
+    type: fit.type,
+    axis: fit.axis,
+    origin: fit.origin,
+    motion: fit.motion,
+    limits: fit.limits,
+    confidence: fit.confidence,
+    movingIndices: fit.movingIndices,
+  };
+  const urdf = renderArticulatedUrdf({
+    name: input.name ?? 'object',
+    joint: { type: fit.type, axis: fit.axis, origin: fit.origin, lower: fit.limits[0], upper: fit.limits[1] },
+    baseMesh: 'base.obj',
+    partMesh: 'part.obj',
+    baseBoxes,
+    partBoxes,
+  });
+  return {
+    articulation: { joints: [joint] },
+    urdf,
+    meshes: { 'base.obj': meshToObj(baseMesh, 'base'), 'part.obj': meshToObj(partMesh, 'part') },
+    fit,
+    baseMesh,
+    partMesh,
+    baseBoxes,
+    partBoxes,
+    initialMoving: movA,
+    draggedMoving: movB,
+    initial: A,
+    dragged: B,
+    timings: { fitMs, meshMs },
+  };
+}
+
+/** articulation.json content: the joints in the input frame (no per-point data). */
+export function articulationJson(a: Articulation): { joints: Array<Record<string, unknown>> } {
+  return {
+    joints: a.joints.map((j) => ({
+      type: j.type,
+      axis: j.axis,
+      origin: j.origin,
+      motion: j.motion,
+      limits: j.limits,
+      confidence: j.confidence,
+      movingPoints: j.movingIndices?.length ?? 0,
+    })),
+  };
+}
+
+/**
+ * Writes articulation.json, base.obj, part.obj, object.urdf and (unless `picture: false`)
+ * articulation.png into `dir`. Everything goes into a temporary sibling directory first; `dir`
+ * appears (or its files are replaced) only when all files are complete. Returns name -> path.
+ */
+export async function writeArticulationOutputs(dir: string, x: ArticulationExtraction, options: { picture?: boolean } = {}): Promise<Record<string, string>> {
+  const final = resolve(dir);
+  const temp = join(dirname(final), `.partial-${basename(final)}-${process.pid}-${Date.now().toString(36)}`);
+  const files: Record<string, Uint8Array | string> = {
+    'articulation.json': JSON.stringify(articulationJson(x.articulation), null, 2) + '\n',
+    'base.obj': x.meshes['base.obj'],
+    'part.obj': x.meshes['part.obj'],
+    'object.urdf': x.urdf,
+  };
+  if (options.picture ?? true) {
+    const j = x.articulation.joints[0]!;
+    files['articulation.png'] = encodePngRgba(articulationPicture(x.initial, x.initialMoving, x.dragged, x.draggedMoving, j));
+  }
+  await mkdir(dirname(final), { recursive: true });
+  await mkdir(temp, { recursive: true });
+  try {
+    for (const [name, data] of Object.entries(files)) await writeFile(join(temp, name), data);
+    await mkdir(final, { recursive: true });
+    // Each file is renamed into place; a rename replaces atomically, so readers never see a
+    // partial file.
+    for (const name of Object.keys(files)) await rename(join(temp, name), join(final, name));
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  return Object.fromEntries(Object.keys(files).map((n) => [n, join(final, n)]));
+}
