@@ -494,6 +494,7 @@ export class SimServer {
       task.worker = null;
     }
     if (task.signal && task.onAbort) task.signal.removeEventListener('abort', task.onAbort);
+    if (this.tasks.size === 0) this.heartbeat?.unref();
     if (error) task.reject(error);
     else task.resolve(result!);
   }
@@ -512,6 +513,9 @@ export class SimServer {
   /** Hands queued tasks to idle workers: least loaded first, then least recently used. */
   private dispatch(): void {
     if (this.closed) return;
+    // Keep the process alive while tasks are pending (heartbeats must keep running); not otherwise.
+    if (this.tasks.size > 0) this.heartbeat?.ref();
+    else this.heartbeat?.unref();
     for (let i = 0; i < this.queue.length; ) {
       const task = this.queue[i]!;
       const peer = this.pickWorker(task);

@@ -164,7 +164,14 @@ export class SimWorker {
     for (const r of this.running.values()) r.controller.abort();
     this.conn?.close(1000, 'worker stopping');
     this.wakeUp?.();
-    await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+    // Executors should honour the abort signal; do not wait forever for one that does not.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => {
+      timer = setTimeout(r, 5000);
+      timer.unref();
+    });
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.promise)), grace]);
+    clearTimeout(timer);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -281,19 +288,45 @@ export class SimWorker {
   private async runTask(msg: TaskMessage, signal: AbortSignal, send: (m: SimMessage) => void): Promise<void> {
     const t0 = Date.now();
     const interval = this.opts.progressIntervalMs ?? 100;
+    // Throttled progress: the first and final reports go out at once; in between at most one
+    // frame per interval, carrying the latest report (trailing edge, so none is lost for good).
     let lastSent = -Infinity;
-    let lastFraction = -1;
+    let pending: { f: number; message: string } | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    const flush = () => {
+      timer = null;
+      if (!pending || signal.aborted || finished) return;
+      lastSent = Date.now();
+      const p = pending;
+      pending = null;
+      send(makeMessage<ProgressMessage>({ type: 'progress', taskId: msg.taskId, fraction: p.f, message: clampText(String(p.message)) }));
+    };
+    let finished = false;
     const onProgress: SimProgress = (fraction, message) => {
-      if (signal.aborted) return;
+      if (signal.aborted || finished) return;
       const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
-      const now = Date.now();
-      if (now - lastSent < interval && f < 1 && lastFraction >= 0) return;
-      lastSent = now;
-      lastFraction = f;
-      send(makeMessage<ProgressMessage>({ type: 'progress', taskId: msg.taskId, fraction: f, message: clampText(String(message)) }));
+      pending = { f, message: String(message) };
+      const wait = lastSent + interval - Date.now();
+      if (wait <= 0 || f >= 1) {
+        if (timer) clearTimeout(timer);
+        flush();
+      } else if (!timer) {
+        timer = setTimeout(flush, wait);
+      }
+    };
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      finished = true;
+      this.running.delete(msg.taskId);
     };
     this.log('info', `SimWorker: task ${msg.taskId}: ${msg.spec.kind} ${msg.spec.task} ${msg.spec.urdf} joint ${msg.spec.joint} (${msg.bundle.files.length} files)`);
     let dir: string | null = null;
+    const cleanup = async () => {
+      const d = dir;
+      dir = null;
+      if (d) await rm(d, { recursive: true, force: true }).catch(() => {});
+    };
     try {
       const entries = decodeBundle(msg.bundle, this.limits);
       dir = await mkdtemp(join(this.opts.tmpRoot ?? tmpdir(), 'partrm-sim-task-'));
@@ -301,17 +334,23 @@ export class SimWorker {
       onProgress(0, 'bundle received');
       const result = await this.executor(dir, msg.spec, onProgress, signal);
       if (signal.aborted) return;
+      // Clean up and free the slot before answering: the server may hand over the next task at once.
+      await cleanup();
+      done();
       send(makeMessage<ResultMessage>({ type: 'result', taskId: msg.taskId, result }));
       this.counters.tasksDone += 1;
       this.log('info', `SimWorker: task ${msg.taskId} done in ${((Date.now() - t0) / 1000).toFixed(1)} s (success ${(result.successRate * 100).toFixed(0)}% of ${result.trials})`);
     } catch (e) {
       if (signal.aborted) return;
+      await cleanup();
+      done();
       this.counters.tasksFailed += 1;
       const text = e instanceof Error ? e.message : String(e);
       this.log('warn', `SimWorker: task ${msg.taskId} failed: ${text}`);
       send(makeMessage<TaskFailedMessage>({ type: 'task_failed', taskId: msg.taskId, error: clampText(text), retryable: false }));
     } finally {
-      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      done();
+      await cleanup();
     }
   }
 }
