@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
 import { replayCommand } from './replay.js';
+import { simCommand } from './sim.js';
 
 export function buildProgram(): Command {
   const program = new Command('partrm')
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(datasetCommand());
   program.addCommand(replayCommand());
+  program.addCommand(simCommand());
   return program;
 }
 
