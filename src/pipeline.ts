@@ -1,10 +1,41 @@
 /**
  * The product pipeline: one camera image + operator drags -> Gaussians of the initial and the
  * dragged state -> articulation -> URDF. The ROS node, the web page and the CLI all drive it
- * through the `Pipeline` interface below.
+ * through the `Pipeline` interface below (`createPipeline` builds the real one).
+ *
+ * Steps (timings under these names):
+ *   propagate  segment the part under each operator drag start, sample N drags on it (src/drag)
+ *   predict    PartRM ONNX model on the image and the N drags: initial + dragged GaussianSets
+ *   sample     10k points per state, opacity-weighted, the SAME Gaussian indices in both states
+ *              (splatter-image models predict Gaussian i of each state from the same pixel)
+ *   extract    moving-part segmentation + joint fit + meshes + URDF (src/articulation)
+ *   write      initial.ply, dragged.ply, articulation.json, base.obj, part.obj, object.urdf,
+ *              preview.png, mask.png, drags.json (atomic writes) when `outDir` is given
+ *
+ * Frames: Gaussians come out of the model in its own frame and are mapped to the world/rig frame
+ * with the manifest's `model_to_world` (z up). With `camera`, the rig's view-0 camera is placed at
+ * `camera.camToWorld`, so everything (Gaussians, joint axis and origin, URDF) is in the caller's
+ * world frame; the image is assumed to be taken like the rig's view 0 (the intrinsics are not used
+ * by the model).
  */
-import type { RgbaImage } from './core/image.js';
-import type { Articulation, Camera, Drag, GaussianSet } from './core/types.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Camera } from './core/camera.js';
+import { encodePngRgba, writeFileAtomic, type RgbaImage } from './core/image.js';
+import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply } from './core/math.js';
+import { Rng } from './core/random.js';
+import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
+import { RegionGrowSegmenter } from './drag/region.js';
+import type { Mask, Segmenter } from './drag/segmenter.js';
+import { propagateOperatorDrags } from './drag/propagate.js';
+import { gaussianPoints, sampleGaussianIndices, transformGaussians } from './gaussians/ops.js';
+import { writeGaussianPly } from './gaussians/ply.js';
+import { renderGaussians, splatToRgba } from './gaussians/render.js';
+import { loadManifest } from './model/manifest.js';
+import { PartRMModel } from './model/model.js';
+import { checkDrag } from './model/preprocess.js';
+import type { OnnxSessionOptions } from './model/session.js';
 
 export interface PipelineRequest {
   /** The camera image (RGBA; alpha < 255 is composited on the model's background). */
@@ -36,4 +67,333 @@ export interface PipelineResult {
 export interface Pipeline {
   run(req: PipelineRequest): Promise<PipelineResult>;
   dispose(): Promise<void>;
+}
+
+/** What the articulation step gets: corresponding point samples of both states (same frame). */
+export interface ExtractionInput {
+  /** Points of the initial state; point i corresponds to point i of `dragged`. */
+  initial: PointCloud;
+  dragged: PointCloud;
+  /** 3D drag hints (a point on the moving part in the initial state and where it went). */
+  drags3d: Array<{ start: Vec3; end: Vec3 }>;
+  /** Deterministic seed. */
+  seed: number;
+  signal?: AbortSignal;
+}
+
+export interface ExtractionOutput {
+  articulation: Articulation;
+  /** URDF text referencing the meshes by the relative names in `meshes` (e.g. base.obj). */
+  urdf: string;
+  /** Relative file name -> OBJ text (base.obj, part.obj). */
+  meshes: Record<string, string>;
+}
+
+/** Moving-part segmentation + joint fit + meshes + URDF (the articulation module provides it). */
+export type ArticulationStep = (input: ExtractionInput) => Promise<ExtractionOutput>;
+
+export interface PipelineOptions {
+  /** Manifest path, a directory holding manifest.json, an .onnx path (manifest.json beside it), or a loaded model. Default: the shipped models/manifest.json. */
+  model?: string | PartRMModel;
+  /** Default: RegionGrowSegmenter. */
+  segmenter?: Segmenter;
+  /** Default: the articulation module's extraction (see `defaultArticulationStep`). */
+  extract?: ArticulationStep;
+  /** Points sampled per state for the articulation step (default 10000). */
+  points?: number;
+  /** Seed for drag and point sampling (default 0): same input, same output. */
+  seed?: number;
+  /** Render preview.png (initial | dragged from the input view and two more) when writing (default true). */
+  pictures?: boolean;
+  /** onnxruntime session options (providers, threads, worker). */
+  session?: OnnxSessionOptions;
+}
+
+/** Package root (src/pipeline.ts and dist/src/pipeline.js sit below it). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (extname(dir) === '' && (dir.endsWith('/src') || dir.endsWith('/dist'))) return dirname(dir);
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** The shipped default model's manifest. */
+export function defaultManifestPath(): string {
+  return join(packageRoot(), 'models', 'manifest.json');
+}
+
+/**
+ * A manifest path from a manifest path, a model directory (its manifest.json), or an .onnx path
+ * (X.json beside X.onnx when present, else manifest.json beside it; `PartRMPipeline.create` checks
+ * that the manifest describes that .onnx).
+ */
+export function resolveManifestPath(model: string): string {
+  const p = resolve(model);
+  if (p.endsWith('.json')) return p;
+  if (p.endsWith('.onnx')) {
+    const own = p.slice(0, -'.onnx'.length) + '.json';
+    return existsSync(own) ? own : join(dirname(p), 'manifest.json');
+  }
+  return join(p, 'manifest.json');
+}
+
+function articulationJson(a: Articulation): unknown {
+  return {
+    joints: a.joints.map((j: JointEstimate) => ({
+      type: j.type,
+      axis: j.axis,
+      origin: j.origin,
+      motion: j.motion,
+      limits: j.limits,
+      confidence: j.confidence,
+      movingPoints: j.movingIndices?.length ?? 0,
+    })),
+  };
+}
+
+let articulationModule: Promise<Record<string, unknown>> | undefined;
+
+/**
+ * The articulation module's extraction: `extractArticulation` from src/articulation/index.ts when
+ * it exists, else the pipeline's own composition of the articulation module's joint fit and mesh
+ * extraction with the URDF writer (see `basicExtraction`).
+ */
+export const defaultArticulationStep: ArticulationStep = async (input) => {
+  // Looked up at run time so this module builds before the articulation module exports it.
+  const spec = './articulation/index.js';
+  articulationModule ??= (import(spec) as Promise<Record<string, unknown>>).catch(() => ({}) as Record<string, unknown>);
+  const mod = await articulationModule;
+  const f = mod['extractArticulation'];
+  if (typeof f === 'function') return (f as ArticulationStep)(input);
+  const { basicExtraction } = await import('./pipeline-extract.js');
+  return basicExtraction(input);
+};
+
+/** 3D drag hints through the splatter image: the Gaussian under each drag start, in both states. */
+function dragHints(model: PartRMModel, image: RgbaImage, drags: Drag[], initial: GaussianSet, dragged: GaussianSet): Array<{ start: Vec3; end: Vec3 }> {
+  const m = model.manifest;
+  const perView = m.gaussians / m.views;
+  const side = Math.round(Math.sqrt(perView));
+  if (side * side !== perView) return [];
+  const out: Array<{ start: Vec3; end: Vec3 }> = [];
+  for (const d of drags) {
+    const col = Math.min(side - 1, Math.max(0, Math.floor((d.start[0] / image.width) * side)));
+    const row = Math.min(side - 1, Math.max(0, Math.floor((d.start[1] / image.height) * side)));
+    const i = row * side + col;
+    if (initial.opacities[i]! < 0.05) continue;
+    const p = initial.positions, q = dragged.positions;
+    out.push({ start: [p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!], end: [q[3 * i]!, q[3 * i + 1]!, q[3 * i + 2]!] });
+  }
+  return out;
+}
+
+function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage {
+  const { width: W, height: H } = image;
+  const data = new Uint8Array(W * H * 4);
+  for (let p = 0; p < W * H; p++) {
+    const a = image.data[4 * p + 3]! / 255;
+    const inMask = masks.some((m) => m.width === W && m.height === H && m.data[p]);
+    for (let c = 0; c < 3; c++) {
+      const v = image.data[4 * p + c]! * a + 255 * (1 - a);
+      data[4 * p + c] = inMask ? Math.round(0.5 * v + (c === 0 ? 127 : 0)) : Math.round(v);
+    }
+    data[4 * p + 3] = 255;
+  }
+  const dot = (x: number, y: number, rgb: [number, number, number]): void => {
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const xx = Math.floor(x) + dx, yy = Math.floor(y) + dy;
+      if (xx >= 0 && yy >= 0 && xx < W && yy < H) data.set([...rgb, 255], 4 * (yy * W + xx));
+    }
+  };
+  for (const d of drags) {
+    const steps = Math.ceil(Math.hypot(d.end[0] - d.start[0], d.end[1] - d.start[1]));
+    for (let s = 0; s <= steps; s++) {
+      const t = steps ? s / steps : 0;
+      const x = Math.floor(d.start[0] + t * (d.end[0] - d.start[0])), y = Math.floor(d.start[1] + t * (d.end[1] - d.start[1]));
+      if (x >= 0 && y >= 0 && x < W && y < H) data.set([0, 160, 255, 255], 4 * (y * W + x));
+    }
+    dot(d.start[0], d.start[1], [0, 200, 0]);
+  }
+  return { width: W, height: H, data };
+}
+
+/** Initial (top row) and dragged (bottom row) rendered from the input camera and two turned views. */
+function previewPicture(model: PartRMModel, initial: GaussianSet, dragged: GaussianSet, worldFromRig: Mat4): RgbaImage {
+  const cam0 = model.manifest.worldCameraView0;
+  const size = Math.min(256, cam0.intrinsics.width, cam0.intrinsics.height);
+  const k = cam0.intrinsics;
+  const intrinsics = { width: size, height: size, fx: (k.fx * size) / k.width, fy: (k.fy * size) / k.height, cx: (k.cx * size) / k.width, cy: (k.cy * size) / k.height };
+  const views: Mat4[] = [];
+  for (const angle of [0, Math.PI / 4, -Math.PI / 4]) {
+    const c = Math.cos(angle), s = Math.sin(angle);
+    const rz = Float64Array.from([c, -s, 0, 0, s, c, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    views.push(mat4Multiply(worldFromRig, mat4Multiply(rz, cam0.camToWorld)));
+  }
+  const W = size * views.length, H = size * 2;
+  const data = new Uint8Array(W * H * 4);
+  [initial, dragged].forEach((set, row) => {
+    views.forEach((camToWorld, col) => {
+      const img = splatToRgba(renderGaussians(set, { intrinsics, camToWorld }, { background: [1, 1, 1] }));
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const s = 4 * (y * size + x), o = 4 * ((row * size + y) * W + col * size + x);
+          data[o] = img.data[s]!;
+          data[o + 1] = img.data[s + 1]!;
+          data[o + 2] = img.data[s + 2]!;
+          data[o + 3] = 255;
+        }
+      }
+    });
+  });
+  return { width: W, height: H, data };
+}
+
+export class PartRMPipeline implements Pipeline {
+  private constructor(
+    readonly model: PartRMModel,
+    private readonly ownsModel: boolean,
+    readonly segmenter: Segmenter,
+    private readonly extract: ArticulationStep,
+    private readonly options: PipelineOptions,
+  ) {}
+
+  static async create(options: PipelineOptions = {}): Promise<PartRMPipeline> {
+    let model: PartRMModel;
+    let owns = false;
+    if (options.model instanceof PartRMModel) {
+      model = options.model;
+    } else {
+      const given = options.model ?? defaultManifestPath();
+      const manifestPath = resolveManifestPath(given);
+      if (!existsSync(manifestPath)) {
+        throw new Error(
+          options.model === undefined
+            ? `Pipeline: the default model's manifest ${manifestPath} does not exist; pass --model (a manifest.json, a model directory or an .onnx)`
+            : `Pipeline: no manifest for model ${given} (looked for ${manifestPath})`,
+        );
+      }
+      const manifest = loadManifest(manifestPath);
+      if (given.endsWith('.onnx') && resolve(given) !== manifest.modelPath) {
+        throw new Error(`Pipeline: ${manifestPath} describes ${manifest.modelPath}, not ${resolve(given)}`);
+      }
+      model = await PartRMModel.load(manifest, options.session ?? {});
+      owns = true;
+    }
+    return new PartRMPipeline(model, owns, options.segmenter ?? new RegionGrowSegmenter(), options.extract ?? defaultArticulationStep, options);
+  }
+
+  async run(req: PipelineRequest): Promise<PipelineResult> {
+    const t = (): number => performance.now();
+    const timings: Record<string, number> = {};
+    const t0 = t();
+    const { image, signal } = req;
+    if (!image || !(image.width > 0 && image.height > 0) || image.data?.length !== image.width * image.height * 4) {
+      throw new Error('Pipeline: image must be an RGBA image with width * height * 4 bytes');
+    }
+    if (!Array.isArray(req.drags) || req.drags.length === 0) throw new Error('Pipeline: at least one drag is needed');
+    req.drags.forEach((d, i) => checkDrag(d, image.width, image.height, `drag ${i}`));
+    const m = this.model.manifest;
+    const seed = this.options.seed ?? 0;
+    const rng = new Rng(seed);
+
+    // propagate
+    let ts = t();
+    const propagated = await propagateOperatorDrags(image, req.drags, this.segmenter, m.drags, rng.fork(1), { signal });
+    timings['propagate'] = t() - ts;
+    signal?.throwIfAborted();
+
+    // predict
+    ts = t();
+    const prediction = await this.model.predict({ image, drags: propagated.drags });
+    timings['predict'] = t() - ts;
+    timings['inference'] = prediction.timings.inferenceMs;
+    signal?.throwIfAborted();
+    let worldFromRig: Mat4 = Float64Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    if (req.camera) worldFromRig = mat4Multiply(req.camera.camToWorld, mat4InvertRigid(m.worldCameraView0.camToWorld));
+    const initial = req.camera ? transformGaussians(prediction.initial, worldFromRig) : prediction.initial;
+    const dragged = req.camera ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;
+
+    // sample
+    ts = t();
+    const count = this.options.points ?? 10000;
+    const idx = sampleGaussianIndices([initial, dragged], count, rng.fork(2));
+    const initialPts = gaussianPoints(initial, idx);
+    const draggedPts = gaussianPoints(dragged, idx);
+    const drags3d = dragHints(this.model, image, propagated.drags, initial, dragged);
+    timings['sample'] = t() - ts;
+    signal?.throwIfAborted();
+
+    // extract
+    ts = t();
+    const extraction = await this.extract({ initial: initialPts, dragged: draggedPts, drags3d, seed, ...(signal ? { signal } : {}) });
+    timings['extract'] = t() - ts;
+    signal?.throwIfAborted();
+
+    // write
+    const files: Record<string, string> = {};
+    if (req.outDir) {
+      ts = t();
+      const dir = resolve(req.outDir);
+      mkdirSync(dir, { recursive: true });
+      const put = async (name: string, bytes: Uint8Array | string): Promise<void> => {
+        const path = join(dir, name);
+        await writeFileAtomic(path, bytes);
+        files[name] = path;
+      };
+      // Meshes before the URDF that references them.
+      for (const [name, text] of Object.entries(extraction.meshes)) await put(name, text);
+      await put('initial.ply', writeGaussianPly(initial));
+      await put('dragged.ply', writeGaussianPly(dragged));
+      await put(
+        'articulation.json',
+        JSON.stringify(
+          {
+            ...(articulationJson(extraction.articulation) as object),
+            frame: req.camera ? 'caller world (camera.camToWorld)' : 'rig (manifest model_to_world)',
+            model: { manifest: m.path, config: m.config, provider: prediction.provider },
+            segmenter: this.segmenter.name,
+            operatorDrags: req.drags,
+            propagatedDrags: propagated.drags,
+            segmenterFallbacks: propagated.fallbacks,
+          },
+          null,
+          1,
+        ) + '\n',
+      );
+      await put('drags.json', JSON.stringify({ drags: propagated.drags }) + '\n');
+      await put('mask.png', encodePngRgba(maskPicture(image, propagated.masks, req.drags)));
+      if (this.options.pictures ?? true) await put('preview.png', encodePngRgba(previewPicture(this.model, initial, dragged, worldFromRig)));
+      await put('object.urdf', extraction.urdf);
+      timings['write'] = t() - ts;
+    }
+    timings['total'] = t() - t0;
+    return { urdf: extraction.urdf, articulation: extraction.articulation, initial, dragged, files, timings };
+  }
+
+  async dispose(): Promise<void> {
+    await this.segmenter.dispose?.();
+    if (this.ownsModel) await this.model.dispose();
+  }
+}
+
+/**
+ * The real pipeline, for the bridge's seam (src/ros/pipeline-seam.ts): `model` is a manifest path,
+ * a model directory or an .onnx path; other keys are ignored.
+ */
+export async function createPipeline(options: PipelineOptions | Record<string, unknown> = {}): Promise<Pipeline> {
+  const o = options as PipelineOptions;
+  return PartRMPipeline.create(o);
+}
+
+/** One-shot convenience: builds a pipeline, runs one request, disposes what it created. */
+export async function runPipeline(req: PipelineRequest & PipelineOptions): Promise<PipelineResult> {
+  const { image, drags, camera, outDir, signal, ...options } = req;
+  const pipeline = await PartRMPipeline.create(options);
+  try {
+    return await pipeline.run({ image, drags, ...(camera ? { camera } : {}), ...(outDir ? { outDir } : {}), ...(signal ? { signal } : {}) });
+  } finally {
+    await pipeline.dispose();
+  }
 }

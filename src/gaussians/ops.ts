@@ -90,7 +90,8 @@ export function pruneGaussians(set: GaussianSet, minOpacity = 0.005): GaussianSe
 /**
  * Samples `count` Gaussian indices, weighted by opacity (the smaller of the states' opacities when
  * several sets with the same count are given, so a Gaussian that vanishes in one state is rarely
- * picked), without replacement while enough Gaussians have weight, then with replacement.
+ * picked), without replacement; when fewer than `count` Gaussians have weight, all of them
+ * (so the result may be shorter than `count`).
  * Splatter-image models predict Gaussian i of every state from the same pixel, so sampling the
  * same indices in the initial and the dragged state yields point correspondences.
  */
@@ -101,26 +102,23 @@ export function sampleGaussianIndices(sets: readonly GaussianSet[], count: numbe
   const n = first.count;
   for (const s of sets) if (s.count !== n) throw new Error(`Gaussians: sets to sample jointly differ in count (${s.count} vs ${n})`);
   const weight = new Float64Array(n);
-  let total = 0;
   let positive = 0;
   for (let i = 0; i < n; i++) {
     let w = Infinity;
     for (const s of sets) w = Math.min(w, s.opacities[i]!);
     w = Number.isFinite(w) && w >= minOpacity ? w : 0;
     weight[i] = w;
-    total += w;
     if (w > 0) positive++;
   }
   if (positive === 0) throw new Error(`Gaussians: no Gaussian has opacity >= ${minOpacity} in every state; nothing to sample`);
-  const out = new Uint32Array(count);
   if (positive <= count) {
-    // Every weighted Gaussian once, the rest drawn with replacement.
+    // Every weighted Gaussian once (fewer than `count`: duplicates would fake a zero point spacing).
+    const all = new Uint32Array(positive);
     let j = 0;
-    for (let i = 0; i < n; i++) if (weight[i]! > 0) out[j++] = i;
-    const cdf = cumulative(weight);
-    while (j < count) out[j++] = drawFromCdf(cdf, total, rng);
-    return out;
+    for (let i = 0; i < n; i++) if (weight[i]! > 0) all[j++] = i;
+    return all;
   }
+  const out = new Uint32Array(count);
   // Weighted sampling without replacement (Efraimidis-Spirakis keys u^(1/w), top `count`).
   const keys: Array<[number, number]> = [];
   for (let i = 0; i < n; i++) {
@@ -131,27 +129,6 @@ export function sampleGaussianIndices(sets: readonly GaussianSet[], count: numbe
   for (let j = 0; j < count; j++) out[j] = keys[j]![1];
   out.sort();
   return out;
-}
-
-function cumulative(w: Float64Array): Float64Array {
-  const c = new Float64Array(w.length);
-  let s = 0;
-  for (let i = 0; i < w.length; i++) {
-    s += w[i]!;
-    c[i] = s;
-  }
-  return c;
-}
-
-function drawFromCdf(cdf: Float64Array, total: number, rng: Rng): number {
-  const u = rng.next() * total;
-  let lo = 0, hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cdf[mid]! > u) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
 }
 
 /** Gaussian centres (and colours) at `indices` as a point cloud. */

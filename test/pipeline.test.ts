@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { decodePngRgba, type RgbaImage } from '../src/core/image.js';
+import type { Drag } from '../src/core/types.js';
+import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
+import { readDatasetIndex, readNpy } from '../src/dataset/read.js';
+import { readGaussianPly } from '../src/gaussians/ply.js';
+import { PartRMModel } from '../src/model/model.js';
+import { PartRMPipeline, createPipeline, resolveManifestPath } from '../src/pipeline.js';
+
+const PART_MANIFEST = 'test/fixtures/model-runtime/part-manifest.json';
+
+/** View-0 image of a dataset drawer in its closed state and one dataset drag that opens it. */
+async function drawerCase(root: string): Promise<{ image: RgbaImage; drag: Drag }> {
+  const index = await readDatasetIndex(root);
+  for (const obj of index.objects) {
+    for (const d of obj.drags) {
+      if (obj.joints[d.joint]!.type !== 'prismatic') continue;
+      const npy = await readNpy(root, d.file);
+      const [S, , K] = npy.shape as [number, number, number];
+      if ((d.counts[0]?.[S - 1] ?? 0) === 0) continue;
+      const state = obj.states.find((s) => s.id === d.states[0])!;
+      const o = (S - 1) * K * 4;
+      return {
+        image: decodePngRgba(readFileSync(join(root, state.rgba[0]!))),
+        drag: { start: [Number(npy.data[o]), Number(npy.data[o + 1])], end: [Number(npy.data[o + 2]), Number(npy.data[o + 3])] },
+      };
+    }
+  }
+  throw new Error('no drawer in the test dataset');
+}
+
+describe('pipeline (analytic part-moving ONNX fixture)', () => {
+  let dir: string;
+  let pipeline: PartRMPipeline;
+  let sample: { image: RgbaImage; drag: Drag };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'partrm-pipeline-'));
+    await generateDataset({
+      ...DEFAULT_GENERATE,
+      out: join(dir, 'd'),
+      objects: 1,
+      categories: ['storage_furniture'],
+      size: 128,
+      views: 1,
+      statesPerPart: 2,
+      points: 2000,
+      dragsPerPair: 2,
+      seed: 11,
+    });
+    sample = await drawerCase(join(dir, 'd'));
+    pipeline = await PartRMPipeline.create({ model: PART_MANIFEST });
+  });
+  after(async () => {
+    await pipeline.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('image + drag -> prismatic joint along the pull direction, files written atomically', async () => {
+    const out = join(dir, 'out');
+    const r = await pipeline.run({ image: sample.image, drags: [sample.drag], outDir: out });
+    const j = r.articulation.joints[0]!;
+    assert.equal(j.type, 'prismatic');
+    // The fixture pulls the dragged region towards the camera of view 0: the rig's view direction.
+    const h = Math.sqrt(2.4 ** 2 - 1.5 ** 2);
+    const want = [h / 2.4, 0, 1.5 / 2.4];
+    const cos = Math.abs(j.axis[0] * want[0]! + j.axis[1] * want[1]! + j.axis[2] * want[2]!);
+    assert.ok(cos > Math.cos((10 * Math.PI) / 180), `axis ${j.axis.map((v) => v.toFixed(3))}`);
+    for (const name of ['initial.ply', 'dragged.ply', 'articulation.json', 'base.obj', 'part.obj', 'object.urdf', 'preview.png', 'mask.png', 'drags.json']) {
+      assert.ok(r.files[name] && existsSync(r.files[name]!), `${name} written`);
+    }
+    assert.deepEqual(readdirSync(out).filter((f) => f.includes('.tmp-')), [], 'no temporary files left');
+    assert.match(r.urdf, /<joint name="joint_part" type="prismatic">/);
+    assert.match(readFileSync(r.files['object.urdf']!, 'utf8'), /filename="part\.obj"/);
+    const ply = readGaussianPly(readFileSync(r.files['dragged.ply']!));
+    assert.equal(ply.count, r.dragged.count);
+    const json = JSON.parse(readFileSync(r.files['articulation.json']!, 'utf8')) as { joints: Array<{ type: string }>; propagatedDrags: unknown[] };
+    assert.equal(json.joints[0]!.type, 'prismatic');
+    assert.equal(json.propagatedDrags.length, 10);
+    for (const k of ['propagate', 'predict', 'sample', 'extract', 'write', 'total']) assert.ok(r.timings[k]! >= 0, k);
+  });
+
+  it('is deterministic: the same request gives the same joint', async () => {
+    const a = await pipeline.run({ image: sample.image, drags: [sample.drag] });
+    const b = await pipeline.run({ image: sample.image, drags: [sample.drag] });
+    assert.deepEqual(a.articulation.joints[0]!.axis, b.articulation.joints[0]!.axis);
+    assert.deepEqual(a.files, {});
+  });
+
+  it('puts results in the caller frame when given a camera', async () => {
+    const m = pipeline.model.manifest;
+    // The caller's camera = the rig's view-0 camera shifted by +1 along world x.
+    const c2w = Float64Array.from(m.worldCameraView0.camToWorld);
+    c2w[3] = c2w[3]! + 1;
+    const base = await pipeline.run({ image: sample.image, drags: [sample.drag] });
+    const moved = await pipeline.run({ image: sample.image, drags: [sample.drag], camera: { intrinsics: m.worldCameraView0.intrinsics, camToWorld: c2w } });
+    assert.ok(Math.abs(moved.initial.positions[0]! - base.initial.positions[0]! - 1) < 1e-5);
+    assert.ok(Math.abs(moved.articulation.joints[0]!.origin[0] - base.articulation.joints[0]!.origin[0] - 1) < 1e-3);
+  });
+
+  const bad: Array<[string, () => { image: RgbaImage; drags: Drag[] }, RegExp]> = [
+    ['no drags', () => ({ image: sample.image, drags: [] }), /Pipeline: at least one drag/],
+    ['a drag outside the image', () => ({ image: sample.image, drags: [{ start: [500, 3], end: [3, 3] }] }), /drag 0 start \(500, 3\) lies outside the 128x128 image/],
+    ['a NaN drag', () => ({ image: sample.image, drags: [{ start: [3, 3], end: [Number.NaN, 3] }] }), /drag 0 end must be two finite numbers/],
+    ['a broken image', () => ({ image: { width: 4, height: 4, data: new Uint8Array(3) }, drags: [{ start: [1, 1], end: [2, 2] }] }), /Pipeline: image must be an RGBA image/],
+  ];
+  for (const [name, req, re] of bad) {
+    it(`rejects ${name}`, async () => {
+      await assert.rejects(pipeline.run(req()), re);
+    });
+  }
+
+  it('stops between steps when aborted', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(pipeline.run({ image: sample.image, drags: [sample.drag], signal: ac.signal }), /abort/i);
+  });
+});
+
+describe('createPipeline (the bridge seam)', () => {
+  it('resolves manifests from a path, a directory or an .onnx and names a missing one', async () => {
+    assert.ok(resolveManifestPath('test/fixtures/model-runtime').endsWith('test/fixtures/model-runtime/manifest.json'));
+    assert.ok(resolveManifestPath('test/fixtures/model-runtime/part.onnx').endsWith('test/fixtures/model-runtime/manifest.json'));
+    await assert.rejects(createPipeline({ model: '/nonexistent/model' }), /Pipeline: no manifest for model \/nonexistent\/model \(looked for \/nonexistent\/model\/manifest\.json\)/);
+    const p = await createPipeline({ model: 'test/fixtures/model-runtime/fixture.onnx' });
+    await p.dispose();
+  });
+  it('accepts a loaded model and leaves it open on dispose', async () => {
+    const model = await PartRMModel.load(PART_MANIFEST, { inWorker: false });
+    const p = await PartRMPipeline.create({ model });
+    await p.dispose();
+    assert.equal(model.provider, 'cpu');
+    await model.dispose();
+  });
+});
