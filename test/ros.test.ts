@@ -184,7 +184,7 @@ test('a valid request publishes urdf, articulation, gaussians, markers and write
     assert.equal(h.statuses().at(-1)!.event, 'done');
     assert.ok(h.pipeline.calls[0]!.camera, 'camera_info intrinsics reach the pipeline');
     const rdir = join(dir, 'request-000001');
-    for (const f of ['input.png', 'drags.json', 'robot.urdf', 'bridge-articulation.json']) assert.ok(existsSync(join(rdir, f)), f);
+    for (const f of ['input.png', 'bridge-request.json', 'robot.urdf', 'bridge-articulation.json']) assert.ok(existsSync(join(rdir, f)), f);
     // A second node on the same directory continues the numbering.
     const h2 = harness(0, dir);
     h2.node.handleImage(rgbaToImageMsg(testImage(32, 24), 'mono8', header));

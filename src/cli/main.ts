@@ -2,7 +2,9 @@
 import { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
 import { replayCommand } from './replay.js';
+import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
+import { predictCommand, runCommand } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command('partrm')
@@ -10,8 +12,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
+  program.addCommand(runCommand());
+  program.addCommand(predictCommand());
   program.addCommand(datasetCommand());
   program.addCommand(replayCommand());
+  program.addCommand(serveCommand());
   program.addCommand(simCommand());
   return program;
 }

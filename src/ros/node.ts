@@ -24,7 +24,7 @@ import { dragArrayToDragSet, dragJsonToDragSet, resolveDrags, type DragSet } fro
 import { imageMsgToRgba, isImageEncoding, IMAGE_ENCODINGS } from './image.js';
 import { asciiJson, codec, timeFromMs, xmlAscii } from './messages.js';
 import { articulationMarkers, articulationToJson, gaussiansToPointCloud2, movingGaussianIndices, statusMessage, type MarkerOptions } from './outputs.js';
-import { ROS_TYPE, type CameraInfoMsg, type DragArrayMsg, type Header, type ImageMsg, type NodeInput, type NodeOutput, type RosTime, type RosTypeName, type Status, type StatusLevel, type StringMsg } from './types.js';
+import { ROS_TYPE, type ArticulationJson, type CameraInfoMsg, type DragArrayMsg, type Header, type ImageMsg, type NodeInput, type NodeOutput, type RosTime, type RosTypeName, type Status, type StatusLevel, type StringMsg } from './types.js';
 
 export interface BridgeNodeOptions {
   pipeline: Pipeline;
@@ -58,6 +58,19 @@ interface Request {
   camera: Camera | undefined;
   dragSet: DragSet;
   drags: Drag[];
+  /** Already-converted pixels (web page requests). */
+  rgba?: RgbaImage;
+  /** Settled when the request finishes, fails or is superseded (web page requests). */
+  settle?: { resolve: (o: RunOutcome) => void; reject: (e: Error) => void };
+}
+
+/** What `submit` resolves to. */
+export interface RunOutcome {
+  request: number;
+  result: PipelineResult;
+  /** The request's output directory (when the node has an outDir). */
+  dir: string | undefined;
+  articulation: ArticulationJson;
 }
 
 export class BridgeNode {
@@ -156,6 +169,25 @@ export class BridgeNode {
     this.#request(() => dragJsonToDragSet(msg));
   }
 
+  /**
+   * Runs the pipeline on an image and drags (in its pixels) through the same one-at-a-time queue
+   * as drag messages, publishing the same outputs; rejects when the request is superseded by a
+   * newer one, invalid, or fails.
+   */
+  submit(image: RgbaImage, drags: Drag[], camera?: Camera): Promise<RunOutcome> {
+    return new Promise<RunOutcome>((resolve, reject) => {
+      if (this.#closed) return reject(new Error('BridgeNode: closed'));
+      let resolved: Drag[];
+      try {
+        resolved = resolveDrags({ drags, width: 0, height: 0 }, image.width, image.height);
+      } catch (err) {
+        return reject(err as Error);
+      }
+      const msg: ImageMsg = { header: { stamp: this.#now(), frame_id: 'operator_page' }, width: image.width, height: image.height, encoding: 'rgba8', is_bigendian: 0, step: image.width * 4, data: image.data };
+      this.#enqueue({ id: this.#nextId++, image: msg, camera, dragSet: { drags, width: 0, height: 0 }, drags: resolved, rgba: image, settle: { resolve, reject } });
+    });
+  }
+
   /** Resolves once no request is running or waiting. */
   idle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
@@ -166,6 +198,7 @@ export class BridgeNode {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#pending) {
+      this.#pending.settle?.reject(new Error('BridgeNode: closed'));
       this.#pending = undefined;
     }
     if (this.#running) {
@@ -202,12 +235,16 @@ export class BridgeNode {
       return;
     }
     const camera = this.#camera && this.#camera.intrinsics.width === image.width && this.#camera.intrinsics.height === image.height ? this.#camera : undefined;
-    const req: Request = { id: this.#nextId++, image, camera, dragSet, drags };
+    this.#enqueue({ id: this.#nextId++, image, camera, dragSet, drags });
+  }
+
+  #enqueue(req: Request): void {
     this.stats.requests++;
     if (this.#running) {
       if (this.#pending) {
         this.stats.superseded++;
         this.#status('info', 'request_superseded', `request ${this.#pending.id} replaced by newer request ${req.id}`, this.#pending.id);
+        this.#pending.settle?.reject(new Error(`BridgeNode: request ${this.#pending.id} was superseded by request ${req.id}`));
       }
       this.#pending = req;
       this.#status('info', 'request_queued', `request ${req.id} waits for request ${this.#running.req.id}`, req.id);
@@ -240,13 +277,13 @@ export class BridgeNode {
     const t0 = performance.now();
     this.#status('info', 'running', `request ${req.id}: ${req.drags.length} drag(s) on a ${req.image.width}x${req.image.height} image`, req.id);
     try {
-      const image = imageMsgToRgba(req.image);
+      const image = req.rgba ?? imageMsgToRgba(req.image);
       let dir: string | undefined;
       if (this.#opts.outDir) {
         dir = join(this.#opts.outDir, `request-${String(req.id).padStart(6, '0')}`);
         await mkdir(dir, { recursive: true });
         await writeFileAtomic(join(dir, 'input.png'), encodePngRgba(image));
-        await writeFileAtomic(join(dir, 'drags.json'), JSON.stringify({ drags: req.drags, image_width: image.width, image_height: image.height, drawn_on: { width: req.dragSet.width, height: req.dragSet.height } }, null, 2) + '\n');
+        await writeFileAtomic(join(dir, 'bridge-request.json'), JSON.stringify({ drags: req.drags, image_width: image.width, image_height: image.height, drawn_on: { width: req.dragSet.width, height: req.dragSet.height } }, null, 2) + '\n');
       }
       const pr: Parameters<Pipeline['run']>[0] = { image, drags: req.drags, signal };
       if (req.camera) pr.camera = req.camera;
@@ -264,7 +301,7 @@ export class BridgeNode {
           files['robot.urdf'] = p;
         }
         files['input.png'] = join(dir, 'input.png');
-        files['drags.json'] = join(dir, 'drags.json');
+        files['bridge-request.json'] = join(dir, 'bridge-request.json');
       }
       const art = articulationToJson(req.id, frameId, result.articulation, req.drags, files, timings, moving.length);
       if (dir) {
@@ -278,9 +315,11 @@ export class BridgeNode {
       this.lastResult = { request: req.id, result, image, drags: req.drags };
       this.stats.done++;
       this.#status('info', 'done', `request ${req.id}: ${result.articulation.joints.map((j) => j.type).join(', ') || 'no joint'} in ${(performance.now() - t0).toFixed(0)} ms`, req.id, { timings, dir });
+      req.settle?.resolve({ request: req.id, result, dir, articulation: art });
     } catch (err) {
       this.stats.failed++;
       this.#status('error', 'failed', `request ${req.id}: ${(err as Error).message}`, req.id);
+      req.settle?.reject(err as Error);
     }
   }
 

@@ -85,16 +85,17 @@ export function pointCloud2ToPoints(msg: PointCloud2Msg): { positions: Float32Ar
 }
 
 /**
- * Indices of the moving Gaussians of the dragged state: the joint's movingIndices when they index
- * the set, else the Gaussians displaced between the two states by more than 10% of the largest
- * displacement (PartRM's outputs are pixel-aligned, so index i is the same splat in both).
+ * Indices of the moving Gaussians of the dragged state: those displaced between the two states by
+ * more than 10% of the largest displacement (PartRM's outputs are pixel-aligned, so Gaussian i is
+ * the same splat in both states). A joint's movingIndices index the sampled point cloud, not the
+ * Gaussians, so they are used only when the two sets cannot be compared and they fit the set.
  */
 export function movingGaussianIndices(articulation: Articulation, initial: GaussianSet, dragged: GaussianSet): number[] {
   const joint = articulation.joints[0];
-  if (joint?.movingIndices && joint.movingIndices.length > 0 && joint.movingIndices.every((i) => i < dragged.count)) {
-    return Array.from(joint.movingIndices);
+  if (initial.count !== dragged.count) {
+    const idx = joint?.movingIndices;
+    return idx && idx.length > 0 && idx.every((i) => i < dragged.count) ? Array.from(idx) : [];
   }
-  if (initial.count !== dragged.count) return [];
   const d = new Float32Array(dragged.count);
   let max = 0;
   for (let i = 0; i < dragged.count; i++) {

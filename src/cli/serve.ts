@@ -1,0 +1,41 @@
+/** `partrm serve [--port P] [--host 127.0.0.1]`: the operator web page. */
+import { Command, InvalidArgumentError } from 'commander';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBridgePipeline } from '../ros/pipeline-seam.js';
+import { BridgeNode } from '../ros/node.js';
+import { startWebServer } from '../web/server.js';
+
+function portOption(value: string): number {
+  if (!/^\d{1,5}$/.test(value.trim()) || Number(value) > 65535) throw new InvalidArgumentError(`--port expects 0..65535, got "${value}"`);
+  return Number(value);
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the operator page: load an image, draw drags, run, view Gaussians, axis, URDF and a rollout')
+    .option('--port <port>', 'TCP port (0 = any free port)', portOption, 8080)
+    .option('--host <host>', 'address to bind (the page has no authentication: keep it on loopback unless the network is trusted)', '127.0.0.1')
+    .option('--model <path>', 'model directory or .onnx (default: the shipped model)')
+    .option('--out <dir>', 'per-run output directory (default: a new temporary directory)')
+    .action(async (o: { port: number; host: string; model?: string; out?: string }) => {
+      const pipeline = await createBridgePipeline(o.model ? { model: o.model } : {});
+      const outDir = o.out ?? mkdtempSync(join(tmpdir(), 'partrm-serve-'));
+      const node = new BridgeNode({ pipeline, publish: () => undefined, outDir, log: (level, text) => level !== 'info' && console.error(`[${level}] ${text}`) });
+      const web = await startWebServer({ node, host: o.host, port: o.port, log: (t) => console.error(t) });
+      console.log(`operator page: ${web.url} (outputs under ${outDir}); Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await web.close();
+      await node.close();
+      await pipeline.dispose();
+    });
+}
