@@ -189,7 +189,7 @@ function dragHints(model: PartRMModel, image: RgbaImage, drags: Drag[], initial:
   return out;
 }
 
-function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage {
+export function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage {
   const { width: W, height: H } = image;
   const data = new Uint8Array(W * H * 4);
   for (let p = 0; p < W * H; p++) {
@@ -219,8 +219,8 @@ function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage 
   return { width: W, height: H, data };
 }
 
-/** Initial (top row) and dragged (bottom row) rendered from the input camera and two turned views. */
-function previewPicture(model: PartRMModel, initial: GaussianSet, dragged: GaussianSet, worldFromRig: Mat4): RgbaImage {
+/** Initial (top row) and dragged (bottom row) rendered from the input camera and two views turned ±45° about world z. */
+export function previewPicture(model: PartRMModel, initial: GaussianSet, dragged: GaussianSet, worldFromRig: Mat4): RgbaImage {
   const cam0 = model.manifest.worldCameraView0;
   const size = Math.min(256, cam0.intrinsics.width, cam0.intrinsics.height);
   const k = cam0.intrinsics;

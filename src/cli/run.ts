@@ -1,0 +1,210 @@
+/**
+ * `partrm run` (image + drags -> Gaussians -> articulation -> URDF) and `partrm predict`
+ * (image + drags -> Gaussians of both states).
+ *
+ * drags.json: `{"drags": [{"start": [x, y], "end": [x, y]}]}` or the bare array, in the image's
+ * pixels (x = column, y = row, origin at the top-left corner).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { decodePngRgba, encodePngRgba, writeFileAtomic, type RgbaImage } from '../core/image.js';
+import { Rng } from '../core/random.js';
+import type { Drag } from '../core/types.js';
+import { propagateOperatorDrags } from '../drag/propagate.js';
+import { RegionGrowSegmenter } from '../drag/region.js';
+import { SamOnnxSegmenter } from '../drag/sam.js';
+import type { Segmenter } from '../drag/segmenter.js';
+import { writeGaussianPly } from '../gaussians/ply.js';
+import { loadManifest } from '../model/manifest.js';
+import { PartRMModel } from '../model/model.js';
+import type { ExecutionProvider } from '../model/session.js';
+import { PartRMPipeline, defaultManifestPath, maskPicture, previewPicture, resolveManifestPath } from '../pipeline.js';
+
+const point = z.tuple([z.number().finite(), z.number().finite()]);
+const dragList = z.array(z.object({ start: point, end: point })).min(1);
+const DragsFile = z.union([dragList, z.object({ drags: dragList })]);
+
+/** Reads and validates drags.json. */
+export function readDragsFile(path: string): Drag[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`run: cannot read --drags ${path} (${(err as Error).message})`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`run: --drags ${path} is not JSON (${(err as Error).message})`, { cause: err });
+  }
+  const r = DragsFile.safeParse(json);
+  if (!r.success) {
+    throw new Error(`run: --drags ${path} must be {"drags": [{"start": [x, y], "end": [x, y]}, ...]} with at least one drag of finite pixel coordinates`);
+  }
+  const list = Array.isArray(r.data) ? r.data : r.data.drags;
+  return list.map((d) => ({ start: [d.start[0], d.start[1]], end: [d.end[0], d.end[1]] }));
+}
+
+/** Reads a PNG camera image as RGBA. */
+export function readImageFile(path: string): RgbaImage {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new Error(`run: cannot read --image ${path} (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    return decodePngRgba(bytes);
+  } catch (err) {
+    throw new Error(`run: --image ${path} is not a readable PNG (${(err as Error).message.replace(/^Image: /, '')})`, { cause: err });
+  }
+}
+
+function providersOption(value: string): ExecutionProvider[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of list) if (p !== 'cuda' && p !== 'cpu') throw new InvalidArgumentError(`--providers expects a list of cuda, cpu; got "${p}"`);
+  if (list.length === 0) throw new InvalidArgumentError('--providers is empty');
+  return list as ExecutionProvider[];
+}
+
+function intArg(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`--${name} expects a non-negative integer, got "${value}"`);
+    return Number(value);
+  };
+}
+
+interface CommonOptions {
+  image: string;
+  drags: string;
+  model?: string;
+  out: string;
+  segmenter: string;
+  samEncoder?: string;
+  samDecoder?: string;
+  providers?: ExecutionProvider[];
+  seed: number;
+  json?: boolean;
+  pictures: boolean;
+}
+
+async function makeSegmenter(o: CommonOptions): Promise<Segmenter> {
+  if (o.segmenter === 'region') return new RegionGrowSegmenter();
+  if (o.segmenter === 'sam') {
+    if (!o.samEncoder || !o.samDecoder) throw new Error('run: --segmenter sam needs --sam-encoder ENC.onnx and --sam-decoder DEC.onnx');
+    return SamOnnxSegmenter.load({ encoder: o.samEncoder, decoder: o.samDecoder, ...(o.providers ? { providers: o.providers } : {}) });
+  }
+  throw new Error(`run: --segmenter must be region or sam, got "${o.segmenter}"`);
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .requiredOption('--image <png>', 'camera image (PNG; transparency is composited on the model background)')
+    .requiredOption('--drags <json>', 'drags.json: {"drags":[{"start":[x,y],"end":[x,y]}]} in image pixels')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--model <path>', `model manifest, model directory or .onnx (default: ${defaultManifestPath()})`)
+    .option('--segmenter <name>', 'part segmenter for drag propagation: region (no weights) or sam', 'region')
+    .option('--sam-encoder <onnx>', 'SAM image encoder ONNX (with --segmenter sam)')
+    .option('--sam-decoder <onnx>', 'SAM prompt decoder ONNX (with --segmenter sam)')
+    .option('--providers <list>', 'onnxruntime execution providers to try in order (default cuda,cpu)', providersOption)
+    .option('--seed <n>', 'seed for drag and point sampling', intArg('seed'), 0)
+    .option('--no-pictures', 'skip preview.png')
+    .option('--json', 'print the result as JSON');
+}
+
+export function runCommand(): Command {
+  const cmd = new Command('run').description('image + drags -> 3D Gaussians (initial, dragged) -> joint -> meshes + URDF');
+  withCommon(cmd)
+    .option('--points <n>', 'points sampled per state for the joint fit', intArg('points'), 10000)
+    .action(async (o: CommonOptions & { points: number }) => {
+      const image = readImageFile(o.image);
+      const drags = readDragsFile(o.drags);
+      const segmenter = await makeSegmenter(o);
+      const t0 = performance.now();
+      const pipeline = await PartRMPipeline.create({
+        ...(o.model ? { model: o.model } : {}),
+        segmenter,
+        points: o.points,
+        seed: o.seed,
+        pictures: o.pictures,
+        ...(o.providers ? { session: { providers: o.providers } } : {}),
+      }).catch(async (err: unknown) => {
+        await segmenter.dispose?.();
+        throw err;
+      });
+      const loadMs = performance.now() - t0;
+      try {
+        const r = await pipeline.run({ image, drags, outDir: o.out });
+        const joint = r.articulation.joints[0];
+        const timings = { load: loadMs, ...r.timings };
+        if (o.json) {
+          console.log(JSON.stringify({
+            provider: pipeline.model.provider,
+            joints: r.articulation.joints.map((j) => ({ type: j.type, axis: j.axis, origin: j.origin, motion: j.motion, limits: j.limits, confidence: j.confidence })),
+            files: r.files,
+            timings,
+          }, null, 1));
+          return;
+        }
+        const f = (v: readonly number[]): string => `[${v.map((x) => x.toFixed(3)).join(', ')}]`;
+        console.log(`model ${pipeline.model.manifest.path} (${pipeline.model.manifest.config}) on ${pipeline.model.provider}; segmenter ${segmenter.name}`);
+        if (joint) {
+          const unit = joint.type === 'revolute' ? `${((joint.motion * 180) / Math.PI).toFixed(1)} deg` : `${joint.motion.toFixed(3)} m`;
+          console.log(`joint ${joint.type}: axis ${f(joint.axis)} origin ${f(joint.origin)} motion ${unit} confidence ${joint.confidence.toFixed(2)}`);
+        }
+        console.log(`wrote ${Object.keys(r.files).join(', ')} to ${resolve(o.out)}`);
+        console.log(`timings (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+      } finally {
+        await pipeline.dispose();
+      }
+    });
+  return cmd;
+}
+
+export function predictCommand(): Command {
+  const cmd = new Command('predict').description('image + drags -> 3D Gaussians of the initial and the dragged state (PLY) + preview');
+  withCommon(cmd)
+    .option('--no-propagate', 'feed the drags as given (up to the model\'s N) instead of propagating them over the part mask')
+    .action(async (o: CommonOptions & { propagate: boolean }) => {
+      const image = readImageFile(o.image);
+      const drags = readDragsFile(o.drags);
+      const manifest = loadManifest(resolveManifestPath(o.model ?? defaultManifestPath()));
+      const model = await PartRMModel.load(manifest, o.providers ? { providers: o.providers } : {});
+      const segmenter = o.propagate ? await makeSegmenter(o) : undefined;
+      try {
+        const out = resolve(o.out);
+        mkdirSync(out, { recursive: true });
+        let fed = drags;
+        const files: Record<string, string> = {};
+        if (segmenter) {
+          const p = await propagateOperatorDrags(image, drags, segmenter, manifest.drags, new Rng(o.seed).fork(1));
+          fed = p.drags;
+          await writeFileAtomic(join(out, 'mask.png'), encodePngRgba(maskPicture(image, p.masks, drags)));
+          files['mask.png'] = join(out, 'mask.png');
+        }
+        const pred = await model.predict({ image, drags: fed });
+        const put = async (name: string, bytes: Uint8Array | string): Promise<void> => {
+          await writeFileAtomic(join(out, name), bytes);
+          files[name] = join(out, name);
+        };
+        await put('initial.ply', writeGaussianPly(pred.initial));
+        await put('dragged.ply', writeGaussianPly(pred.dragged));
+        await put('drags.json', JSON.stringify({ drags: fed }) + '\n');
+        const identity = Float64Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+        if (o.pictures) await put('preview.png', encodePngRgba(previewPicture(model, pred.initial, pred.dragged, identity)));
+        if (o.json) {
+          console.log(JSON.stringify({ provider: pred.provider, gaussians: pred.initial.count, files, timings: pred.timings }, null, 1));
+        } else {
+          console.log(`model ${manifest.path} on ${pred.provider}: ${pred.initial.count} Gaussians per state, inference ${pred.timings.inferenceMs.toFixed(0)} ms`);
+          console.log(`wrote ${Object.keys(files).join(', ')} to ${out}`);
+        }
+      } finally {
+        await segmenter?.dispose?.();
+        await model.dispose();
+      }
+    });
+  return cmd;
+}
