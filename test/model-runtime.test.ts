@@ -17,6 +17,7 @@ import {
   parseManifest,
   pluckerRays,
   resizeBilinear,
+  resizeForModel,
   toDragSpace,
 } from '../src/model/index.js';
 
@@ -87,6 +88,15 @@ describe('model preprocessing', () => {
     wantUp.forEach((v, i) => assert.ok(Math.abs(up[i]! - v) < 1e-4, `up[${i}] ${up[i]} vs ${v}`));
     assert.deepEqual(resizeBilinear(src, 5, 3, 1, 5, 3), src);
     assert.throws(() => resizeBilinear(src, 4, 3, 1, 2, 2), /resize input 4x3x1 needs 12 values, got 15/);
+  });
+
+  it('downsamples integer factors by box averaging (== bilinear for factor 2), others bilinearly', () => {
+    const src = Float32Array.from({ length: 8 * 4 }, (_, i) => (i * 7) % 11);
+    assert.deepEqual(resizeForModel(src, 8, 4, 1, 4, 2), resizeBilinear(src, 8, 4, 1, 4, 2));
+    const box = resizeForModel(src, 8, 4, 1, 2, 1);
+    const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
+    assert.ok(Math.abs(box[0]! - mean([0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27].map((i) => src[i]!))) < 1e-6);
+    assert.deepEqual(resizeForModel(src, 8, 4, 1, 3, 2), resizeBilinear(src, 8, 4, 1, 3, 2));
   });
 
   it('computes Plücker rays like LGM get_rays (OpenGL)', () => {

@@ -8,6 +8,8 @@ export {
   normalizeToPlanes,
   pluckerRays,
   resizeBilinear,
+  resizeForModel,
+  downsampleBox,
   toDragSpace,
 } from './preprocess.js';
 export { GAUSSIAN_PARAMS, gaussiansFromOutput, modelToWorldGaussians } from './postprocess.js';

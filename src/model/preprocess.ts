@@ -2,9 +2,11 @@
  * Model input tensors, built exactly as training builds them (training/ mirrors these functions):
  *
  * - `images` [B, V, 9, H, W]: per view, the RGBA image composited on the manifest background at
- *   its own resolution, resized to H x W with bilinear interpolation (align_corners = False, no
- *   antialias: PyTorch's F.interpolate), normalised (v - mean) / std, then the Plücker rays
- *   (cross(o, d), d) of the manifest's view camera (LGM get_rays, OpenGL frame).
+ *   its own resolution, resized to H x W, normalised (v - mean) / std, then the Plücker rays
+ *   (cross(o, d), d) of the manifest's view camera (LGM get_rays, OpenGL frame). Resize: when the
+ *   image is an integer multiple k of H x W (same k both ways), k x k box averaging (what the
+ *   training cache does; for k = 2 it equals the official bilinear resize exactly); otherwise
+ *   bilinear with align_corners = False and no antialias (PyTorch's F.interpolate, official).
  * - `drags_start` / `drags_end` [B, V, N, 2]: drag-space pixels (x = column, y = row) of view 0,
  *   copied to every view, clamped to [0, S - 1].
  *
@@ -85,6 +87,37 @@ export function resizeBilinear(
   return out;
 }
 
+/** k x k box average of packed samples (width and height divisible by k). */
+export function downsampleBox(src: Float32Array, width: number, height: number, channels: number, k: number): Float32Array {
+  if (!(Number.isInteger(k) && k >= 1) || width % k !== 0 || height % k !== 0) {
+    throw new Error(`preprocess: box downsampling needs ${width}x${height} divisible by ${k}`);
+  }
+  const ow = width / k, oh = height / k;
+  const out = new Float32Array(ow * oh * channels);
+  const inv = 1 / (k * k);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const o = (y * ow + x) * channels;
+      for (let dy = 0; dy < k; dy++) {
+        for (let dx = 0; dx < k; dx++) {
+          const s = ((y * k + dy) * width + x * k + dx) * channels;
+          for (let c = 0; c < channels; c++) out[o + c] = out[o + c]! + src[s + c]!;
+        }
+      }
+      for (let c = 0; c < channels; c++) out[o + c] = out[o + c]! * inv;
+    }
+  }
+  return out;
+}
+
+/** The model's resize (see the module header): box average for integer factors, else bilinear. */
+export function resizeForModel(src: Float32Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Float32Array {
+  if (width === outWidth && height === outHeight) return src;
+  const k = width / outWidth;
+  if (Number.isInteger(k) && height / outHeight === k) return downsampleBox(src, width, height, channels, k);
+  return resizeBilinear(src, width, height, channels, outWidth, outHeight);
+}
+
 /** Packed rgb (H x W) -> normalised channel-major planes [3, H, W]. */
 export function normalizeToPlanes(
   rgb: Float32Array,
@@ -154,7 +187,7 @@ export function buildImagesTensor(manifest: ModelManifest, views: readonly RgbaI
   const out = new Float32Array(V * 9 * plane);
   views.forEach((img, v) => {
     const rgb = compositeOnBackground(img, manifest.background);
-    const resized = img.width === W && img.height === H ? rgb : resizeBilinear(rgb, img.width, img.height, 3, W, H);
+    const resized = resizeForModel(rgb, img.width, img.height, 3, W, H);
     out.set(normalizeToPlanes(resized, W, H, manifest.mean, manifest.std), v * 9 * plane);
     out.set(pluckerRays(manifest.camerasC2wOpengl[v]!, W, H, manifest.fovyDeg), v * 9 * plane + 3 * plane);
   });
