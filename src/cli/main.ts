@@ -4,6 +4,7 @@ import { datasetCommand } from './dataset.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
+import { extractCommand, sampleCommand } from './extract.js';
 import { predictCommand, runCommand } from './run.js';
 
 export function buildProgram(): Command {
@@ -18,6 +19,8 @@ export function buildProgram(): Command {
   program.addCommand(replayCommand());
   program.addCommand(serveCommand());
   program.addCommand(simCommand());
+  program.addCommand(extractCommand());
+  program.addCommand(sampleCommand());
   return program;
 }
 
