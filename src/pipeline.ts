@@ -195,10 +195,10 @@ export function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): Rgb
   for (let p = 0; p < W * H; p++) {
     const a = image.data[4 * p + 3]! / 255;
     const inMask = masks.some((m) => m.width === W && m.height === H && m.data[p]);
-    for (let c = 0; c < 3; c++) {
-      const v = image.data[4 * p + c]! * a + 255 * (1 - a);
-      data[4 * p + c] = inMask ? Math.round(0.5 * v + (c === 0 ? 127 : 0)) : Math.round(v);
-    }
+    // Inside the mask: the image; outside: washed-out grey.
+    const rgb = [0, 1, 2].map((c) => image.data[4 * p + c]! * a + 255 * (1 - a));
+    const grey = 0.3 * rgb[0]! + 0.59 * rgb[1]! + 0.11 * rgb[2]!;
+    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round(inMask ? rgb[c]! : 0.35 * grey + 0.65 * 255);
     data[4 * p + 3] = 255;
   }
   const dot = (x: number, y: number, rgb: [number, number, number]): void => {

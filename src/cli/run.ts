@@ -19,6 +19,7 @@ import type { Segmenter } from '../drag/segmenter.js';
 import { writeGaussianPly } from '../gaussians/ply.js';
 import { loadManifest } from '../model/manifest.js';
 import { PartRMModel } from '../model/model.js';
+import { checkDrag } from '../model/preprocess.js';
 import type { ExecutionProvider } from '../model/session.js';
 import { PartRMPipeline, defaultManifestPath, maskPicture, previewPicture, resolveManifestPath } from '../pipeline.js';
 
@@ -122,6 +123,7 @@ export function runCommand(): Command {
     .action(async (o: CommonOptions & { points: number }) => {
       const image = readImageFile(o.image);
       const drags = readDragsFile(o.drags);
+      drags.forEach((d, i) => checkDrag(d, image.width, image.height, `drag ${i}`));
       const segmenter = await makeSegmenter(o);
       const t0 = performance.now();
       const pipeline = await PartRMPipeline.create({
@@ -171,6 +173,7 @@ export function predictCommand(): Command {
     .action(async (o: CommonOptions & { propagate: boolean }) => {
       const image = readImageFile(o.image);
       const drags = readDragsFile(o.drags);
+      drags.forEach((d, i) => checkDrag(d, image.width, image.height, `drag ${i}`));
       const manifest = loadManifest(resolveManifestPath(o.model ?? defaultManifestPath()));
       const model = await PartRMModel.load(manifest, o.providers ? { providers: o.providers } : {});
       const segmenter = o.propagate ? await makeSegmenter(o) : undefined;
