@@ -24,6 +24,7 @@ export function defaultParams(type: 'prismatic' | 'revolute'): OpeningPolicyPara
     gripClosure: 0,
     overshoot: 0.08,
     arcRadiusScale: 1,
+    wristFollow: type === 'prismatic' ? 1 : 0.6,
   };
 }
 
@@ -38,6 +39,7 @@ export function paramRanges(type: 'prismatic' | 'revolute'): Record<keyof Openin
     gripClosure: [0, 0.02],
     overshoot: [0, 0.25],
     arcRadiusScale: type === 'prismatic' ? [1, 1] : [0.85, 1.05],
+    wristFollow: type === 'prismatic' ? [1, 1] : [0.2, 1],
   };
 }
 

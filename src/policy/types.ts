@@ -26,6 +26,11 @@ export interface OpeningPolicyParams {
   overshoot: number;
   /** Fraction of the end effector's radial offset kept while following a revolute arc (1 = rigid). */
   arcRadiusScale: number;
+  /**
+   * Revolute only: how much of the part's rotation the gripper orientation follows (1 = rigidly,
+   * 0 = keeps its start orientation and pivots about the handle bar).
+   */
+  wristFollow: number;
 }
 
 export interface OpeningPolicyJoint {

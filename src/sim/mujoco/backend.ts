@@ -9,9 +9,11 @@
 import type { Camera } from '../../core/camera.js';
 import type { RgbaImage } from '../../core/image.js';
 import type { Mat4, Vec3 } from '../../core/math.js';
+import { transformPoint } from '../../core/math.js';
 import { boxMesh, cylinderMesh, mergeMeshes, transformMesh, type TriangleMesh } from '../../core/mesh.js';
 import { renderScene, type RenderItem } from '../../dataset/render.js';
 import type { JointInfo, RobotControl, SimContact, Simulator } from '../simulator.js';
+import { dlsStep, IK_LAMBDA, poseError } from './ik.js';
 import type { MainModule } from './runtime.js';
 import { captureMujocoOutput, getMujoco, mujocoErrorMessage, mujocoFS, MEMFS_ROOT, removeMemfsDir } from './runtime.js';
 import type { BuiltScene, SceneOptions } from './scene.js';
@@ -248,6 +250,25 @@ export class MujocoSimulator implements Simulator, RobotControl {
     return out;
   }
 
+  /**
+   * Moves the whole object (its root body) by a small rigid offset from its nominal pose at the
+   * world origin: a translation and a rotation `yaw` (rad) about the vertical through the origin.
+   * Takes effect at the next reset/forward. Used to perturb evaluation starts.
+   */
+  setObjectOffset(xyz: Vec3, yaw: number): void {
+    this.live();
+    const id = this.bodyId(this.scene.object.root);
+    const pos = this.m.body_pos as Float64Array;
+    const quat = this.m.body_quat as Float64Array;
+    pos[id * 3] = xyz[0];
+    pos[id * 3 + 1] = xyz[1];
+    pos[id * 3 + 2] = xyz[2];
+    quat[id * 4] = Math.cos(yaw / 2);
+    quat[id * 4 + 1] = 0;
+    quat[id * 4 + 2] = 0;
+    quat[id * 4 + 3] = Math.sin(yaw / 2);
+  }
+
   // ---- robot ----
 
   private needRobot(): void {
@@ -319,6 +340,58 @@ export class MujocoSimulator implements Simulator, RobotControl {
     return J;
   }
 
+  /**
+   * Kinematic IK (no dynamics): from each seed, `iterations` damped-least-squares steps toward
+   * the TCP pose `target` with joint limits enforced; returns the best solution (lowest error,
+   * then farthest from the limits). Leaves the simulation state modified: reset() afterwards.
+   */
+  solveArmIk(target: Mat4, seeds: ReadonlyArray<readonly number[]>, iterations = 150): { q: number[]; posError: number; rotError: number } {
+    this.needRobot();
+    const lim = this.limits;
+    let best: { q: number[]; posError: number; rotError: number; score: number } | null = null;
+    for (const seed of seeds) {
+      const r = this.ikFrom(seed, target, iterations);
+      const score = r.posError + 0.1 * r.rotError + 0.01 * this.limitProximity(r.q);
+      if (!best || score < best.score) best = { ...r, score };
+    }
+    return { q: best!.q, posError: best!.posError, rotError: best!.rotError };
+  }
+
+  /** 0 at the middle of every joint's range, 1 when some joint is at a limit. */
+  limitProximity(q: readonly number[]): number {
+    let near = 0;
+    q.forEach((v, k) => {
+      const [lo, hi] = this.limits[k]!;
+      near = Math.max(near, 1 - Math.min(v - lo, hi - v) / ((hi - lo) / 2));
+    });
+    return near;
+  }
+
+  /** Kinematic DLS IK from `seed` toward `target` (limits enforced); see {@link solveArmIk}. */
+  ikFrom(seed: readonly number[], target: Mat4, iterations: number): { q: number[]; posError: number; rotError: number } {
+    this.needRobot();
+    const lim = this.limits;
+    const mid = lim.map(([lo, hi]) => (lo + hi) / 2);
+    {
+      const qpos = this.d.qpos as Float64Array;
+      this.armQposAdr.forEach((a, k) => (qpos[a] = Math.min(lim[k]![1], Math.max(lim[k]![0], seed[k]!))));
+      this.mj.mj_kinematics(this.m, this.d);
+      this.mj.mj_comPos(this.m, this.d);
+      let e = poseError(this.tcpPose(), target);
+      for (let it = 0; it < iterations; it++) {
+        const q = this.armQ();
+        const dq = dlsStep(this.tcpJacobian(), e, 7, IK_LAMBDA, mid, q, 0.02);
+        const qp = this.d.qpos as Float64Array;
+        this.armQposAdr.forEach((a, k) => (qp[a] = Math.min(lim[k]![1] - 0.02, Math.max(lim[k]![0] + 0.02, q[k]! + dq[k]!))));
+        this.mj.mj_kinematics(this.m, this.d);
+        this.mj.mj_comPos(this.m, this.d);
+        e = poseError(this.tcpPose(), target);
+      }
+      const q = Array.from(this.armQ());
+      return { q, posError: Math.hypot(e[0]!, e[1]!, e[2]!), rotError: Math.hypot(e[3]!, e[4]!, e[5]!) };
+    }
+  }
+
   /** Bodies (link names) the fingers touch right now. */
   fingerContacts(): string[] {
     const fingers = new Set<string>(PANDA_FINGER_BODIES);
@@ -339,7 +412,7 @@ export class MujocoSimulator implements Simulator, RobotControl {
    * Activates (or releases) the grasp weld, freezing the current relative pose of the hand and the
    * grasp link: the weld then holds them as they are (a firm grip), it does not pull them together.
    */
-  setGrasp(active: boolean): void {
+  setGrasp(active: boolean, pivot = false): void {
     this.needRobot();
     if (this.weldId < 0) throw new Error('MujocoSimulator: the scene was built without a grasp link');
     const eqActive = this.d.eq_active as Uint8Array;
@@ -347,14 +420,25 @@ export class MujocoSimulator implements Simulator, RobotControl {
       eqActive[this.weldId] = 0;
       return;
     }
+    // MuJoCo's body-semantic weld: the point relpos (body1 frame) must coincide with the point
+    // anchor (body2 frame), and body2's orientation relative to body1 stays relquat (scaled by
+    // torquescale). Both points are set to the current TCP, so activation is violation-free.
     const b2 = (this.m.eq_obj2id as Int32Array)[this.weldId]!;
     const rel = this.relativePose(this.handBody, b2);
+    const tcp = this.tcpPose();
+    const P1 = this.bodyPoseById(this.handBody);
+    const P2 = this.bodyPoseById(b2);
+    const d1 = [tcp[3]! - P1[3]!, tcp[7]! - P1[7]!, tcp[11]! - P1[11]!];
+    const d2 = [tcp[3]! - P2[3]!, tcp[7]! - P2[7]!, tcp[11]! - P2[11]!];
     const data = this.m.eq_data as Float64Array;
     const o = this.weldId * 11;
-    data[o] = 0; data[o + 1] = 0; data[o + 2] = 0;
-    data[o + 3] = rel.pos[0]; data[o + 4] = rel.pos[1]; data[o + 5] = rel.pos[2];
+    for (let c = 0; c < 3; c++) {
+      data[o + c] = P2[c]! * d2[0]! + P2[4 + c]! * d2[1]! + P2[8 + c]! * d2[2]!;
+      data[o + 3 + c] = P1[c]! * d1[0]! + P1[4 + c]! * d1[1]! + P1[8 + c]! * d1[2]!;
+    }
     data[o + 6] = rel.quat[0]; data[o + 7] = rel.quat[1]; data[o + 8] = rel.quat[2]; data[o + 9] = rel.quat[3];
-    data[o + 10] = 1;
+    // torquescale 0: the grip holds the point but lets the part pivot about it (bar handle).
+    data[o + 10] = pivot ? 0 : 1;
     eqActive[this.weldId] = 1;
   }
 
@@ -362,10 +446,14 @@ export class MujocoSimulator implements Simulator, RobotControl {
   graspError(): number {
     if (!this.graspActive()) return 0;
     const b2 = (this.m.eq_obj2id as Int32Array)[this.weldId]!;
-    const rel = this.relativePose(this.handBody, b2);
     const data = this.m.eq_data as Float64Array;
     const o = this.weldId * 11;
-    return Math.hypot(rel.pos[0] - data[o + 3]!, rel.pos[1] - data[o + 4]!, rel.pos[2] - data[o + 5]!);
+    // Point on the hand: xpos1 + R1 relpos; on the part: xpos2 + R2 anchor.
+    const P1 = this.bodyPoseById(this.handBody);
+    const P2 = this.bodyPoseById(b2);
+    const p1 = transformPoint(P1, [data[o + 3]!, data[o + 4]!, data[o + 5]!]);
+    const p2 = transformPoint(P2, [data[o]!, data[o + 1]!, data[o + 2]!]);
+    return Math.hypot(p1[0] - p2[0], p1[1] - p2[1], p1[2] - p2[2]);
   }
 
   /** Pose of body b2 in body b1's frame: position and quaternion (w, x, y, z). */
