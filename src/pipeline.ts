@@ -6,9 +6,10 @@
  * Steps (timings under these names):
  *   propagate  segment the part under each operator drag start, sample N drags on it (src/drag)
  *   predict    PartRM ONNX model on the image and the N drags: initial + dragged GaussianSets
- *   sample     10k points per state, opacity-weighted, the SAME Gaussian indices in both states
- *              (splatter-image models predict Gaussian i of each state from the same pixel)
- *   extract    moving-part segmentation + joint fit + meshes + URDF (src/articulation)
+ *   sample     10k points per state, opacity-weighted, drawn inside the Gaussians (src/articulation
+ *              sampling); 3D drag hints from the splatter image (Gaussian i of both states comes
+ *              from the same pixel, so the Gaussian under a drag start gives start and end in 3D)
+ *   extract    moving-part segmentation + joint fit + meshes + URDF (src/articulation extract)
  *   write      initial.ply, dragged.ply, articulation.json, base.obj, part.obj, object.urdf,
  *              preview.png, mask.png, drags.json (atomic writes) when `outDir` is given
  *
@@ -26,10 +27,12 @@ import { encodePngRgba, writeFileAtomic, type RgbaImage } from './core/image.js'
 import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply } from './core/math.js';
 import { Rng } from './core/random.js';
 import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
+import { articulationJson, extractArticulation } from './articulation/extract.js';
+import { sampleGaussians } from './articulation/sampling.js';
 import { RegionGrowSegmenter } from './drag/region.js';
 import type { Mask, Segmenter } from './drag/segmenter.js';
 import { propagateOperatorDrags } from './drag/propagate.js';
-import { gaussianPoints, sampleGaussianIndices, transformGaussians } from './gaussians/ops.js';
+import { transformGaussians } from './gaussians/ops.js';
 import { writeGaussianPly } from './gaussians/ply.js';
 import { renderGaussians, splatToRgba } from './gaussians/render.js';
 import { loadManifest } from './model/manifest.js';
@@ -69,9 +72,9 @@ export interface Pipeline {
   dispose(): Promise<void>;
 }
 
-/** What the articulation step gets: corresponding point samples of both states (same frame). */
+/** What the articulation step gets: point samples of both states (same frame). */
 export interface ExtractionInput {
-  /** Points of the initial state; point i corresponds to point i of `dragged`. */
+  /** Points of the initial state (no correspondence with `dragged` is implied). */
   initial: PointCloud;
   dragged: PointCloud;
   /** 3D drag hints (a point on the moving part in the initial state and where it went). */
@@ -97,7 +100,7 @@ export interface PipelineOptions {
   model?: string | PartRMModel;
   /** Default: RegionGrowSegmenter. */
   segmenter?: Segmenter;
-  /** Default: the articulation module's extraction (see `defaultArticulationStep`). */
+  /** Default: the articulation module's `extractArticulation` (see `defaultArticulationStep`). */
   extract?: ArticulationStep;
   /** Points sampled per state for the articulation step (default 10000). */
   points?: number;
@@ -139,36 +142,16 @@ export function resolveManifestPath(model: string): string {
   return join(p, 'manifest.json');
 }
 
-function articulationJson(a: Articulation): unknown {
-  return {
-    joints: a.joints.map((j: JointEstimate) => ({
-      type: j.type,
-      axis: j.axis,
-      origin: j.origin,
-      motion: j.motion,
-      limits: j.limits,
-      confidence: j.confidence,
-      movingPoints: j.movingIndices?.length ?? 0,
-    })),
-  };
-}
-
-let articulationModule: Promise<Record<string, unknown>> | undefined;
-
-/**
- * The articulation module's extraction: `extractArticulation` from src/articulation/index.ts when
- * it exists, else the pipeline's own composition of the articulation module's joint fit and mesh
- * extraction with the URDF writer (see `basicExtraction`).
- */
+/** The articulation module's extraction (joint fit, meshes, collision boxes, URDF). */
 export const defaultArticulationStep: ArticulationStep = async (input) => {
-  // Looked up at run time so this module builds before the articulation module exports it.
-  const spec = './articulation/index.js';
-  articulationModule ??= (import(spec) as Promise<Record<string, unknown>>).catch(() => ({}) as Record<string, unknown>);
-  const mod = await articulationModule;
-  const f = mod['extractArticulation'];
-  if (typeof f === 'function') return (f as ArticulationStep)(input);
-  const { basicExtraction } = await import('./pipeline-extract.js');
-  return basicExtraction(input);
+  const x = await extractArticulation({
+    initial: input.initial,
+    dragged: input.dragged,
+    drags3d: input.drags3d,
+    seed: input.seed,
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+  return { articulation: x.articulation, urdf: x.urdf, meshes: x.meshes };
 };
 
 /** 3D drag hints through the splatter image: the Gaussian under each drag start, in both states. */
@@ -318,9 +301,8 @@ export class PartRMPipeline implements Pipeline {
     // sample
     ts = t();
     const count = this.options.points ?? 10000;
-    const idx = sampleGaussianIndices([initial, dragged], count, rng.fork(2));
-    const initialPts = gaussianPoints(initial, idx);
-    const draggedPts = gaussianPoints(dragged, idx);
+    const initialPts = sampleGaussians(initial, count, rng.fork(2));
+    const draggedPts = sampleGaussians(dragged, count, rng.fork(3));
     const drags3d = dragHints(this.model, image, propagated.drags, initial, dragged);
     timings['sample'] = t() - ts;
     signal?.throwIfAborted();
@@ -350,7 +332,7 @@ export class PartRMPipeline implements Pipeline {
         'articulation.json',
         JSON.stringify(
           {
-            ...(articulationJson(extraction.articulation) as object),
+            ...articulationJson(extraction.articulation),
             frame: req.camera ? 'caller world (camera.camToWorld)' : 'rig (manifest model_to_world)',
             model: { manifest: m.path, config: m.config, provider: prediction.provider },
             segmenter: this.segmenter.name,

@@ -37,7 +37,7 @@ describe('partrm run / predict (bundled sample, fixture model)', () => {
 
   it('partrm run writes the URDF, meshes, PLYs and pictures and prints the joint', async () => {
     const out = join(dir, 'run');
-    const { out: text } = await quiet(() => main(['node', 'partrm', 'run', '--image', IMAGE, '--drags', DRAGS, '--model', MODEL, '--out', out, '--no-pictures']));
+    const { out: text } = await quiet(() => main(['node', 'partrm', 'run', '--image', IMAGE, '--drags', DRAGS, '--model', MODEL, '--out', out, '--no-pictures', '--points', '4000']));
     assert.match(text, /joint prismatic: axis/);
     for (const f of ['object.urdf', 'base.obj', 'part.obj', 'initial.ply', 'dragged.ply', 'articulation.json', 'mask.png']) assert.ok(existsSync(join(out, f)), f);
     assert.ok(!existsSync(join(out, 'preview.png')));
