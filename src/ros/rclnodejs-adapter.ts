@@ -2,7 +2,7 @@
  * The rclnodejs adapter: the only module that touches rclnodejs, loaded with a dynamic import so
  * the package builds and runs everywhere else without ROS 2. It runs the bridge node:
  *
- *   parameters  model, output_dir, sim_backend, image_topic, camera_info_topic, drags_topic,
+ *   parameters  model ('default' = the shipped one), output_dir, sim_backend, image_topic, camera_info_topic, drags_topic,
  *               drags_json_topic, frame_id, web_host, web_port (< 0: no page)
  *   subscribes  image + camera_info (best effort, keep last 1, raw CDR), ~/drags (DragArray),
  *               ~/drags_json (std_msgs/String); all decoded here with the bridge's codecs
@@ -94,7 +94,7 @@ export interface BridgeParams {
 export function defaultParams(nodeName = DEFAULT_NODE_NAME): BridgeParams {
   const t = defaultTopics(nodeName);
   return {
-    model: '',
+    model: 'default',
     output_dir: '/tmp/partrm_bridge',
     sim_backend: 'local',
     image_topic: t.image,
@@ -170,7 +170,7 @@ export async function runRosBridge(options: RunBridgeOptions = {}): Promise<void
     drags: expandTopic(params.drags_topic, nodeName, ns),
     dragsJson: expandTopic(params.drags_json_topic, nodeName, ns),
   };
-  const pipeline = options.pipeline ?? (await createBridgePipeline({ ...(params.model ? { model: params.model } : {}), ...(params.sim_backend ? { sim: params.sim_backend } : {}) }));
+  const pipeline = options.pipeline ?? (await createBridgePipeline({ ...(params.model && params.model !== 'default' ? { model: params.model } : {}), ...(params.sim_backend ? { sim: params.sim_backend } : {}) }));
   mkdirSync(params.output_dir, { recursive: true });
   const transport = new RclTransport(rcl, ros);
   const logLine = (level: StatusLevel, text: string): void => (level === 'error' ? log.error(text) : level === 'warn' ? log.warn(text) : log.info(text));
