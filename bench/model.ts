@@ -1,0 +1,116 @@
+/**
+ * Model runtime and pipeline figures on this machine:
+ * - inference: ms per prediction (both states, one batched forward where the model allows), CPU
+ *   unless CUDA loads; session load time;
+ * - pipeline: image + drags -> URDF on the bundled sample (samples/cabinet), median wall time, the
+ *   share spent outside the model, per-step medians, peak RSS;
+ * - segmenter: mean IoU (and precision) of the default segmenter with the part under the click on
+ *   the view-0 images of a freshly generated dataset (all 8 categories).
+ *
+ * Usage: npx tsx bench/model.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
+ *        [--providers cpu] [--json]
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readDragsFile, readImageFile } from '../src/cli/run.js';
+import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
+import { evaluateSegmenter } from '../src/drag/evaluate.js';
+import { RegionGrowSegmenter } from '../src/drag/region.js';
+import { PartRMModel } from '../src/model/model.js';
+import type { ExecutionProvider } from '../src/model/session.js';
+import { PartRMPipeline, defaultManifestPath, resolveManifestPath } from '../src/pipeline.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const json = process.argv.includes('--json');
+const runs = Number(arg('runs', '5'));
+const objects = Number(arg('objects', '16'));
+const size = Number(arg('size', '256'));
+const providers = arg('providers', 'cuda,cpu').split(',') as ExecutionProvider[];
+const fallbackModel = 'test/fixtures/model-runtime/part-manifest.json';
+const modelArg = arg('model', existsSync(defaultManifestPath()) ? defaultManifestPath() : fallbackModel);
+const manifestPath = resolveManifestPath(modelArg);
+
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[s.length >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!)) : Number.NaN;
+};
+const results: Record<string, unknown> = { model: manifestPath, runs };
+const say = (k: string, v: string | number): void => {
+  results[k] = v;
+  if (!json) console.log(`${k} ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`);
+};
+
+const image = readImageFile('samples/cabinet/image.png');
+const drags = readDragsFile('samples/cabinet/drags.json');
+
+// Inference.
+{
+  const t0 = performance.now();
+  const model = await PartRMModel.load(manifestPath, { providers });
+  say('session_load_ms', performance.now() - t0);
+  say('provider', model.provider);
+  say('model_config', `${model.manifest.config} V=${model.manifest.views} ${model.manifest.width}x${model.manifest.height} N=${model.manifest.drags} G=${model.manifest.gaussians}`);
+  const times: number[] = [];
+  await model.predict({ image, drags }); // warm-up
+  for (let i = 0; i < runs; i++) {
+    const p = await model.predict({ image, drags });
+    times.push(p.timings.inferenceMs);
+  }
+  say('inference_ms_per_prediction_median', median(times));
+  say('inference_ms_per_prediction_min', Math.min(...times));
+  await model.dispose();
+}
+
+// Pipeline on the bundled sample.
+{
+  const pipeline = await PartRMPipeline.create({ model: manifestPath, session: { providers } });
+  const totals: number[] = [];
+  const steps: Record<string, number[]> = {};
+  let joint = '';
+  const outDir = await mkdtemp(join(tmpdir(), 'partrm-bench-model-'));
+  try {
+    await pipeline.run({ image, drags }); // warm-up
+    for (let i = 0; i < runs; i++) {
+      const r = await pipeline.run({ image, drags, outDir: join(outDir, String(i)) });
+      totals.push(r.timings['total']!);
+      for (const [k, v] of Object.entries(r.timings)) (steps[k] ??= []).push(v);
+      const j = r.articulation.joints[0];
+      if (j) joint = `${j.type} axis [${j.axis.map((v) => v.toFixed(3)).join(', ')}]`;
+    }
+  } finally {
+    await pipeline.dispose();
+    await rm(outDir, { recursive: true, force: true });
+  }
+  say('pipeline_ms_median', median(totals));
+  for (const [k, v] of Object.entries(steps)) if (k !== 'total') say(`pipeline_${k}_ms_median`, median(v));
+  const inference = median(steps['inference'] ?? []);
+  say('pipeline_share_outside_model', 1 - inference / median(totals));
+  say('pipeline_joint', joint);
+  say('peak_rss_mb', process.resourceUsage().maxRSS / 1024);
+}
+
+// Segmenter IoU on a generated dataset.
+{
+  const dir = await mkdtemp(join(tmpdir(), 'partrm-bench-seg-'));
+  try {
+    await generateDataset({ ...DEFAULT_GENERATE, out: join(dir, 'd'), objects, size, views: 1, statesPerPart: 3, points: 4000, dragsPerPair: 4, seed: 4242 });
+    const seg = new RegionGrowSegmenter();
+    const s = await evaluateSegmenter(join(dir, 'd'), seg, { clicksPerState: 2, statesPerJoint: 3 });
+    say('segmenter', seg.name);
+    say('segmenter_dataset', `${objects} objects, ${size}px, view 0, seed 4242`);
+    say('segmenter_clicks', s.clicks);
+    say('segmenter_mean_iou', s.meanIou);
+    say('segmenter_median_iou', s.medianIou);
+    say('segmenter_mean_precision', s.meanPrecision);
+    say('segmenter_ms_per_click', s.ms / Math.max(1, s.clicks));
+    for (const [k, v] of Object.entries(s.perCategory)) say(`segmenter_iou_${k}`, `${v.meanIou.toFixed(3)} (${v.clicks} clicks, precision ${v.meanPrecision.toFixed(3)})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+if (json) console.log(JSON.stringify(results, null, 1));
