@@ -16,7 +16,7 @@ const CHROMIUM = '/usr/bin/chromium';
 test('web API: static files, vendor modules, path checks, bad requests', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'partrm-web-'));
   const node = new BridgeNode({ pipeline: fakePipeline(), publish: () => undefined, outDir: dir });
-  const web = await startWebServer({ node, port: 0, sample: () => renderSample(64) });
+  const web = await startWebServer({ node, port: 0, sample: () => ({ image: renderSample(64), drags: [], name: 'test' }) });
   try {
     assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     const get = (p: string) => fetch(new URL(p, web.url));
@@ -68,7 +68,7 @@ test('browser: load the bundled sample, draw a drag, run, get a URDF; the screen
   const dir = mkdtempSync(join(tmpdir(), 'partrm-web-'));
   const shots = join(process.env['PARTRM_TEST_OUT'] ?? join(tmpdir(), 'partrm-test-out'), 'web');
   mkdirSync(shots, { recursive: true });
-  const { pipeline, real } = await acceptancePipeline();
+  const { pipeline, real, model } = await acceptancePipeline();
   if (!real) console.log('# browser acceptance: the real pipeline (createPipeline) is not available yet; using the fake');
   const node = new BridgeNode({ pipeline, publish: () => undefined, outDir: dir });
   const web = await startWebServer({ node, port: 0 });
@@ -82,12 +82,18 @@ test('browser: load the bundled sample, draw a drag, run, get a URDF; the screen
     await page.click('#load-sample');
     await page.waitForSelector('body[data-state="image"]', { timeout: 10_000 });
     const box = (await page.locator('#image-canvas').boundingBox())!;
-    // A drag from the middle of the object towards the camera side (down-right in the image).
-    const x0 = box.x + box.width * 0.5, y0 = box.y + box.height * 0.55;
+    // Draw the bundled sample's own drag (on its drawer) with the mouse, in canvas pixels.
+    const sample = (await (await fetch(new URL('/api/sample.json', web.url))).json()) as { name: string; drags: { start: number[]; end: number[] }[] };
+    const png = decodePngRgba(new Uint8Array(await (await fetch(new URL('/api/sample.png', web.url))).arrayBuffer()));
+    const d = sample.drags[0] ?? { start: [png.width * 0.5, png.height * 0.55], end: [png.width * 0.6, png.height * 0.65] };
+    const sx = box.width / png.width, sy = box.height / png.height;
+    const x0 = box.x + d.start[0]! * sx, y0 = box.y + d.start[1]! * sy;
+    const x1 = box.x + d.end[0]! * sx, y1 = box.y + d.end[1]! * sy;
     await page.mouse.move(x0, y0);
     await page.mouse.down();
-    for (let i = 1; i <= 5; i++) await page.mouse.move(x0 + i * 8, y0 + i * 6);
+    for (let i = 1; i <= 6; i++) await page.mouse.move(x0 + ((x1 - x0) * i) / 6, y0 + ((y1 - y0) * i) / 6);
     await page.mouse.up();
+    console.log(`# browser acceptance: sample ${sample.name}, model ${model}, drag (${d.start.join(', ')}) -> (${d.end.join(', ')})`);
     assert.equal(await page.evaluate('window.__partrm.drags.length'), 1);
     await page.click('#run');
     await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 45_000 });

@@ -8,6 +8,7 @@
  *   GET  /vendor/urdf-loader/...
  *   GET  /api/info              {live, sample}
  *   GET  /api/sample.png        the bundled sample image
+ *   GET  /api/sample.json       its name and suggested drags
  *   GET  /api/live.png          the latest ROS image (404 before the first / without ROS)
  *   POST /api/run               {image: base64 PNG, drags: [{start: [x, y], end: [x, y]}]} -> result JSON
  *   GET  /api/files/<request>/<path>   files the pipeline wrote for a request (URDF meshes)
@@ -20,7 +21,7 @@ import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { decodePngRgba, encodePngRgba, type RgbaImage } from '../core/image.js';
-import type { GaussianSet } from '../core/types.js';
+import type { Drag, GaussianSet } from '../core/types.js';
 import type { BridgeNode, RunOutcome } from '../ros/node.js';
 import { AXIS_COLOR, movingGaussianIndices } from '../ros/outputs.js';
 import { imageMsgToRgba } from '../ros/image.js';
@@ -35,8 +36,8 @@ export interface WebServerOptions {
   host?: string;
   /** 0 = any free port. */
   port?: number;
-  /** The sample image (default: samples/*.png of the package, else a rendered cabinet). */
-  sample?: () => RgbaImage;
+  /** The sample (default: the package's bundled sample, see `defaultSample`). */
+  sample?: () => Sample;
   /** Whether the page offers "follow the live ROS image". */
   live?: boolean;
   /** Largest accepted request body (bytes, default 48 MiB). */
@@ -151,8 +152,14 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     three: { dir: moduleDir('three'), allow: /^(build\/three\.(module|core)\.js|examples\/jsm\/[\w/.-]+\.js)$/ },
     'urdf-loader': { dir: moduleDir('urdf-loader'), allow: /^src\/[\w.-]+\.js$/ },
   };
-  let samplePng: Uint8Array | undefined;
-  const sample = (): Uint8Array => (samplePng ??= encodePngRgba((o.sample ?? defaultSample)()));
+  let sampleCache: { png: Uint8Array; drags: Drag[]; name: string } | undefined;
+  const sample = (): { png: Uint8Array; drags: Drag[]; name: string } => {
+    if (!sampleCache) {
+      const s = (o.sample ?? defaultSample)();
+      sampleCache = { png: encodePngRgba(s.image), drags: s.drags, name: s.name };
+    }
+    return sampleCache;
+  };
   const outcomes = new Map<string, string>(); // request dir name -> absolute dir
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -174,7 +181,8 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     if (req.method === 'GET' && path === '/api/info') {
       return send(res, 200, JSON.stringify({ live: !!o.live, hasLiveImage: !!o.node.latestImage, busy: o.node.busy }));
     }
-    if (req.method === 'GET' && path === '/api/sample.png') return send(res, 200, sample(), 'image/png');
+    if (req.method === 'GET' && path === '/api/sample.png') return send(res, 200, sample().png, 'image/png');
+    if (req.method === 'GET' && path === '/api/sample.json') return send(res, 200, JSON.stringify({ name: sample().name, drags: sample().drags }));
     if (req.method === 'GET' && path === '/api/live.png') {
       const msg = o.node.latestImage;
       if (!o.live || !msg) return sendError(res, 404, 'WebServer: no live image yet');
@@ -240,18 +248,38 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   };
 }
 
-/** samples/*.png of the package (the bundled sample), else a rendered storage cabinet (view 0 of the rig). */
-export function defaultSample(): RgbaImage {
+export interface Sample {
+  image: RgbaImage;
+  /** Suggested drags in the image's pixels (samples/<name>/drags.json), possibly none. */
+  drags: Drag[];
+  name: string;
+}
+
+/**
+ * The bundled sample: samples/<name>/image.png (+ drags.json) of the package, first by name, else a
+ * rendered storage cabinet (view 0 of the rig) without drags.
+ */
+export function defaultSample(): Sample {
   const dir = join(packageRoot(), 'samples');
   let names: string[] = [];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.png')).sort();
+    names = readdirSync(dir).sort();
   } catch {
     // No samples/ directory.
   }
-  const first = names.find((n) => /sample|input|image/.test(n)) ?? names[0];
-  if (first) return decodePngRgba(readFileSync(join(dir, first)));
+  for (const n of names) {
+    const png = join(dir, n, 'image.png');
+    if (!existsSync(png)) continue;
+    let drags: Drag[] = [];
+    try {
+      const j = JSON.parse(readFileSync(join(dir, n, 'drags.json'), 'utf8')) as { drags?: unknown };
+      drags = z.array(z.object({ start: z.tuple([z.number(), z.number()]), end: z.tuple([z.number(), z.number()]) })).parse(j.drags);
+    } catch {
+      drags = [];
+    }
+    return { image: decodePngRgba(readFileSync(png)), drags, name: n };
+  }
   const scene = new ObjectScene(generateObject('storage_furniture', 7));
   const out = renderScene(scene.renderItems(restState(scene.object)), rigCameras({ views: 1, size: 256 })[0]!);
-  return { width: out.width, height: out.height, data: out.rgba };
+  return { image: { width: out.width, height: out.height, data: out.rgba }, drags: [], name: 'rendered' };
 }

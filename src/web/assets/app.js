@@ -230,7 +230,8 @@ function splats(g, pointSize, tint) {
 
 function axisMesh(joint, length, color) {
   const g = new THREE.Group();
-  const mat = new THREE.MeshBasicMaterial({ color: new THREE.Color(color.r, color.g, color.b), depthTest: false });
+  // Transparent (opacity 1) with a high renderOrder: drawn after the splats and meshes, always visible.
+  const mat = new THREE.MeshBasicMaterial({ color: new THREE.Color(color.r, color.g, color.b), depthTest: false, depthWrite: false, transparent: true, opacity: 1 });
   const r = length * 0.025;
   const shaft = new THREE.Mesh(new THREE.CylinderGeometry(r, r, length, 16), mat);
   const head = new THREE.Mesh(new THREE.ConeGeometry(r * 2.5, length * 0.15, 16), mat);
