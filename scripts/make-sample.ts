@@ -1,7 +1,9 @@
 /**
  * Makes the bundled sample under samples/cabinet/ (reproducible; commit its output):
  *   image.png          view 0 of the PartDrag-4D rig, a held-out (eval split) procedural storage
- *                      cabinet with a drawer, drawer closed
+ *                      cabinet with a drawer, drawer closed; opaque RGB on white like a camera
+ *                      image (the render's rgb is already composited on white, which is what
+ *                      training reads; its coverage alpha is dropped so it is not composited twice)
  *   drags.json         one operator drag: a visible point on the drawer front -> where it is with
  *                      the drawer fully open (both view-0 pixels)
  *   ground-truth/      the object's ground-truth URDF and meshes (metres, object frame)
@@ -13,7 +15,7 @@
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../src/core/image.js';
+import { decodePngRgba, encodePngRgba, writeFileAtomic } from '../src/core/image.js';
 import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import { readNpy } from '../src/dataset/read.js';
 
@@ -65,7 +67,9 @@ try {
     const open = obj.states.find((s) => s.id === d.states[S - 1])!;
 
     await mkdir(out, { recursive: true });
-    await writeFileAtomic(join(out, 'image.png'), await readFile(join(root, closed.rgba[0]!)));
+    const render = decodePngRgba(await readFile(join(root, closed.rgba[0]!)));
+    for (let p = 3; p < render.data.length; p += 4) render.data[p] = 255;
+    await writeFileAtomic(join(out, 'image.png'), encodePngRgba(render));
     await writeFileAtomic(join(out, 'drags.json'), JSON.stringify({ drags: [{ start: [r2(sx), r2(sy)], end: [r2(ex), r2(ey)] }] }, null, 1) + '\n');
     await rm(join(out, 'ground-truth'), { recursive: true, force: true });
     await cp(join(root, dirname(obj.urdf)), join(out, 'ground-truth'), { recursive: true });

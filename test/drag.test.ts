@@ -10,6 +10,7 @@ import {
   RegionGrowSegmenter,
   evaluateSegmenter,
   fillHoles,
+  foregroundOf,
   maskIou,
   propagateDrags,
   propagateOperatorDrags,
@@ -56,6 +57,13 @@ describe('RegionGrowSegmenter', () => {
     assert.equal(m.data.reduce((a, b) => a + b, 0), 0);
     await assert.rejects(seg.segment(panels(), [41, 3]), /RegionGrowSegmenter: point \(41, 3\) lies outside the 40x30 image/);
     await assert.rejects(seg.segment(panels(), [Number.NaN, 3]), /must be finite/);
+  });
+  it('treats the white background of an opaque image as background', async () => {
+    const img = panels();
+    for (let p = 0; p < img.width * img.height; p++) if (img.data[4 * p + 3] === 0) img.data.set([255, 255, 255, 255], 4 * p);
+    assert.deepEqual(Array.from(foregroundOf(img).slice(0, 3)), [0, 0, 0]);
+    const m = await seg.segment(img, [8.5, 20.5]);
+    assert.ok(maskIou(m, rectMask(40, 30, 5, 20, 5, 25)) > 0.9);
   });
   it('fills holes', () => {
     const m = rectMask(5, 5, 0, 5, 0, 5);

@@ -2,7 +2,8 @@
  * The default, weight-free segmenter: edge-aware colour region growing from the click.
  *
  * 1. The image is smoothed (separable Gaussian, σ = `smooth` pixels) to calm texture.
- * 2. Foreground = alpha >= 128 when the image has transparency, else every pixel.
+ * 2. Foreground = alpha >= 128 when the image has transparency, else all but the white background
+ *    connected to the border (`foregroundOf`).
  * 3. From pixels around the click (a window of radius 4% of the object's size, nearest first),
  *    4-connected growth accepts a neighbour when its colour is
  *    within `local` of the pixel it is reached from (no strong edge between them) and within
@@ -98,13 +99,40 @@ export function smoothRgb(image: RgbaImage, sigma: number): Float32Array {
   return out;
 }
 
-/** Foreground from alpha (>= 128) when the image has transparency, else all ones. */
+/**
+ * Foreground: alpha >= 128 when the image has transparency; otherwise every pixel except the
+ * near-white (within 12 of 255 on every channel) region connected to the image border, i.e. a
+ * white studio background like the dataset's and the model's.
+ */
 export function foregroundOf(image: RgbaImage): Uint8Array {
-  const n = image.width * image.height;
+  const { width: W, height: H, data } = image;
+  const n = W * H;
   const fg = new Uint8Array(n);
   let transparent = false;
-  for (let p = 0; p < n; p++) if (image.data[4 * p + 3]! < 255) transparent = true;
-  for (let p = 0; p < n; p++) fg[p] = !transparent || image.data[4 * p + 3]! >= 128 ? 1 : 0;
+  for (let p = 0; p < n; p++) if (data[4 * p + 3]! < 255) transparent = true;
+  if (transparent) {
+    for (let p = 0; p < n; p++) fg[p] = data[4 * p + 3]! >= 128 ? 1 : 0;
+    return fg;
+  }
+  fg.fill(1);
+  const white = (p: number): boolean => data[4 * p]! >= 243 && data[4 * p + 1]! >= 243 && data[4 * p + 2]! >= 243;
+  const stack: number[] = [];
+  const push = (p: number): void => {
+    if (fg[p] && white(p)) {
+      fg[p] = 0;
+      stack.push(p);
+    }
+  };
+  for (let x = 0; x < W; x++) { push(x); push((H - 1) * W + x); }
+  for (let y = 0; y < H; y++) { push(y * W); push(y * W + W - 1); }
+  while (stack.length) {
+    const p = stack.pop()!;
+    const x = p % W, y = (p - x) / W;
+    if (x > 0) push(p - 1);
+    if (x < W - 1) push(p + 1);
+    if (y > 0) push(p - W);
+    if (y < H - 1) push(p + W);
+  }
   return fg;
 }
 
