@@ -4,6 +4,7 @@ import { datasetCommand } from './dataset.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
+import { policyCommand } from './policy.js';
 import { extractCommand, sampleCommand } from './extract.js';
 import { predictCommand, runCommand } from './run.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   program.addCommand(replayCommand());
   program.addCommand(serveCommand());
   program.addCommand(simCommand());
+  program.addCommand(policyCommand());
   program.addCommand(extractCommand());
   program.addCommand(sampleCommand());
   return program;

@@ -25,6 +25,7 @@ export function defaultParams(type: 'prismatic' | 'revolute'): OpeningPolicyPara
     overshoot: 0.08,
     arcRadiusScale: 1,
     wristFollow: type === 'prismatic' ? 1 : 0.6,
+    approachPitch: 0.45,
   };
 }
 
@@ -40,6 +41,7 @@ export function paramRanges(type: 'prismatic' | 'revolute'): Record<keyof Openin
     overshoot: [0, 0.25],
     arcRadiusScale: type === 'prismatic' ? [1, 1] : [0.85, 1.05],
     wristFollow: type === 'prismatic' ? [1, 1] : [0.2, 1],
+    approachPitch: [0, 0.9],
   };
 }
 

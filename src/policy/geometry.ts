@@ -26,7 +26,14 @@ export function policyJointValue(policy: OpeningPolicy, fraction: number): numbe
  * closing direction (across the handle bar), x = y cross z. `flip` turns it 180 degrees about z.
  */
 export function graspFrame(policy: OpeningPolicy, flip = false): Mat4 {
-  const z = vec3.normalize(policy.approach);
+  let z = vec3.normalize(policy.approach);
+  const pitch = policy.params.approachPitch ?? 0;
+  if (pitch !== 0 && Math.abs(z[2]) < 0.7) {
+    // Tilt the approach downward about the horizontal axis perpendicular to it.
+    const r = vec3.normalize(vec3.cross(z, [0, 0, 1]));
+    const rz = vec3.cross(r, z);
+    z = vec3.normalize(vec3.sub(vec3.scale(z, Math.cos(pitch)), vec3.scale(rz, Math.sin(pitch))));
+  }
   let y = vec3.cross(policy.handleAxis, z);
   y = vec3.length(y) > 1e-6 ? vec3.normalize(y) : vec3.normalize(vec3.cross(z, Math.abs(z[2]) < 0.9 ? [0, 0, 1] : [1, 0, 0]));
   if (flip) y = vec3.scale(y, -1);

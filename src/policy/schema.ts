@@ -31,6 +31,7 @@ export const openingPolicySchema = z.object({
     overshoot: finite.refine((v) => v >= 0 && v <= 1, 'must be in 0..1'),
     arcRadiusScale: finite.refine((v) => v > 0.5 && v < 1.5, 'must be in (0.5, 1.5)'),
     wristFollow: finite.refine((v) => v >= 0 && v <= 1, 'must be in 0..1').default(1),
+    approachPitch: finite.refine((v) => v >= 0 && v <= 1.2, 'must be in 0..1.2 rad').default(0),
   }),
   meta: z.record(z.string(), z.unknown()).optional(),
 });

@@ -31,7 +31,7 @@ export interface TrainResult {
   history: Array<{ iteration: number; best: number; mean: number }>;
 }
 
-export const PARAM_KEYS: ReadonlyArray<keyof OpeningPolicyParams> = ['graspDepth', 'graspLateral', 'graspVertical', 'standoff', 'speed', 'gripClosure', 'overshoot', 'arcRadiusScale', 'wristFollow'];
+export const PARAM_KEYS: ReadonlyArray<keyof OpeningPolicyParams> = ['graspDepth', 'graspLateral', 'graspVertical', 'standoff', 'speed', 'gripClosure', 'overshoot', 'arcRadiusScale', 'wristFollow', 'approachPitch'];
 
 export function validateBudget(iterations: number, population: number): void {
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > 1000) throw new Error(`PolicyTrain: iterations must be an integer in 1..1000, got ${iterations}`);

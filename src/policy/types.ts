@@ -31,6 +31,11 @@ export interface OpeningPolicyParams {
    * 0 = keeps its start orientation and pivots about the handle bar).
    */
   wristFollow: number;
+  /**
+   * Tilt of the gripper's approach below the horizontal (rad) for horizontal approaches (the
+   * Panda reaches a handle more comfortably pointing down-forward); ignored for vertical ones.
+   */
+  approachPitch: number;
 }
 
 export interface OpeningPolicyJoint {

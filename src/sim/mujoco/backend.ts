@@ -31,7 +31,14 @@ const MJ_OBJ_EQUALITY = 17;
 
 let sceneCounter = 0;
 
-export interface MujocoSimulatorOptions extends SceneOptions {}
+export interface MujocoSimulatorOptions extends SceneOptions {
+  /**
+   * Raise each object joint's friction loss to 1.3x the largest gravity torque/force on it over
+   * its range (default true), like the friction hinges and stays of real furniture: a flap or a
+   * lid stays where it is left instead of falling shut, but a gripper still moves it.
+   */
+  holdAgainstGravity?: boolean;
+}
 
 export class MujocoSimulator implements Simulator, RobotControl {
   readonly timestep: number;
@@ -119,6 +126,7 @@ export class MujocoSimulator implements Simulator, RobotControl {
       if (!m) throw new Error(`MujocoSimulator: MuJoCo rejected the scene for ${scene.objectUrdfPath}: ${printed.join('\n') || 'no model'}`);
       const d = new mj.MjData(m);
       const sim = new MujocoSimulator(mj, m, d, dir, scene);
+      if (options.holdAgainstGravity ?? true) sim.holdAgainstGravity();
       sim.reset();
       return sim;
     } catch (err) {
@@ -148,6 +156,28 @@ export class MujocoSimulator implements Simulator, RobotControl {
   }
   get hasRobot(): boolean {
     return this.scene.hasRobot;
+  }
+
+  /** See {@link MujocoSimulatorOptions.holdAgainstGravity}. Returns the friction set per joint. */
+  holdAgainstGravity(): Record<string, number> {
+    this.live();
+    const out: Record<string, number> = {};
+    const fl = this.m.dof_frictionloss as Float64Array;
+    for (const j of this.joints) {
+      const lo = Number.isFinite(j.lower) ? j.lower : -Math.PI;
+      const hi = Number.isFinite(j.upper) ? j.upper : Math.PI;
+      let maxG = 0;
+      for (let i = 0; i <= 8; i++) {
+        this.mj.mj_resetData(this.m, this.d);
+        (this.d.qpos as Float64Array)[this.jointQpos.get(j.name)!] = lo + ((hi - lo) * i) / 8;
+        this.mj.mj_forward(this.m, this.d);
+        maxG = Math.max(maxG, Math.abs((this.d.qfrc_bias as Float64Array)[this.jointDof.get(j.name)!]!));
+      }
+      const dof = this.jointDof.get(j.name)!;
+      fl[dof] = Math.max(fl[dof]!, 1.3 * maxG);
+      out[j.name] = fl[dof]!;
+    }
+    return out;
   }
 
   objectJoints(): JointInfo[] {
