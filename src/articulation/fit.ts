@@ -746,21 +746,41 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // A hinge touches its part: penalise axes far from every changed point of either state.
   // This separates the true motion from the flipped ones that thin, symmetric parts (lids,
   // door slabs) otherwise explain almost as well.
+  // ...and a hinge joins the part to the body: static points must lie near the axis too, within
+  // the part's span along it.
+  const unchanged: number[] = [];
+  {
+    const changed = new Uint8Array(nA);
+    for (const i of cA) changed[i] = 1;
+    const step = Math.max(1, Math.floor(nA / 1500));
+    for (let i = 0; i < nA; i += step) if (!changed[i]) unchanged.push(i);
+  }
+  const staticPts = gather(A.points, Uint32Array.from(unchanged));
   const hingePenalty = (T: Rigid): number => {
     const sc = screwOf(T);
     const u = sc.axis, o = sc.point;
-    let best = Infinity;
-    const check = (X: Float32Array): void => {
+    let lo = Infinity, hi = -Infinity;
+    // Robust "nearest": the k-th smallest distance (k = 2% of the points, at least 3), so a few
+    // stray changed points near a wrong axis cannot make it look like a hinge.
+    const nearest = (X: Float32Array, span: boolean): number => {
+      const ds: number[] = [];
       for (let i = 0; i < X.length; i += 3) {
         const w: Vec3 = [X[i]! - o[0], X[i + 1]! - o[1], X[i + 2]! - o[2]];
         const d = dot(w, u);
-        const dist = Math.hypot(w[0] - d * u[0], w[1] - d * u[1], w[2] - d * u[2]);
-        if (dist < best) best = dist;
+        if (span && (d < lo || d > hi)) continue;
+        if (!span) {
+          if (d < lo) lo = d;
+          if (d > hi) hi = d;
+        }
+        ds.push(Math.hypot(w[0] - d * u[0], w[1] - d * u[1], w[2] - d * u[2]));
       }
+      if (ds.length === 0) return Infinity;
+      ds.sort((a, b) => a - b);
+      return ds[Math.min(ds.length - 1, Math.max(2, Math.floor(0.02 * ds.length)))]!;
     };
-    check(refineA);
-    check(refineB);
-    return 2 * Math.max(0, best / size - 0.03);
+    const dPart = Math.min(nearest(refineA, false), nearest(refineB, false));
+    const dBody = staticPts.length > 0 ? nearest(staticPts, true) : 0;
+    return 2 * Math.max(0, dPart / size - 0.03) + 2 * Math.max(0, Math.min(dBody, size) / size - 0.03);
   };
   const revScore = (T: Rigid): number => score(T) - hingePenalty(T);
   let rigidT = prisT, rigidScore = -1;
@@ -902,6 +922,17 @@ function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8
   const K = 10;
   const idx = new Int32Array(K);
   const d2 = new Float64Array(K);
+  // A part is a connected patch: a "moving" point whose neighbours are nearly all static is a
+  // static point that happened to miss its re-sampled twin and landed on a surface under T.
+  const flip: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (label[i] !== 1) continue;
+    const found = A.tree.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+    let mv = 0;
+    for (let k = 1; k < found; k++) if (label[idx[k]!] !== 0) mv++;
+    if (mv < 3) flip.push(i);
+  }
+  for (const i of flip) label[i] = 0;
   for (let pass = 0; pass < 4; pass++) {
     let changed = 0;
     for (let i = 0; i < n; i++) {
@@ -920,14 +951,9 @@ function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8
     }
     if (changed === 0) break;
   }
+  // Still undecided (a drawer's sides sliding along the carcass, far from any decided point):
+  // static, the prior for most of an object.
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (label[i] === 1) out[i] = 1;
-    else if (label[i] === -1) {
-      const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
-      const m = rigidApply(T, [x, y, z]);
-      out[i] = treeB.nearestD2(m[0], m[1], m[2]) < treeB.nearestD2(x, y, z) ? 1 : 0;
-    }
-  }
+  for (let i = 0; i < n; i++) if (label[i] === 1) out[i] = 1;
   return out;
 }

@@ -170,7 +170,7 @@ export function extractMesh(points: Float32Array, options: MeshExtractionOptions
   const positions = new Float32Array(verts);
   let indices: Uint32Array = new Uint32Array(tris);
   const target = options.targetTriangles ?? 6000;
-  if (indices.length / 3 > target) indices = simplify(positions, indices, target * 3, 0.25 * h);
+  if (indices.length / 3 > target) indices = simplify(positions, indices, target * 3, h);
   return compact(positions, indices, h);
 }
 
@@ -185,7 +185,12 @@ export async function meshoptReady(): Promise<void> {
 
 function simplify(positions: Float32Array, indices: Uint32Array, targetIndices: number, maxError: number): Uint32Array {
   if (!ready) fail('meshoptimizer is not initialised; await meshoptReady() first');
-  const [out] = MeshoptSimplifier.simplify(indices, positions, 3, targetIndices, maxError, ['ErrorAbsolute']);
+  let [out] = MeshoptSimplifier.simplify(indices, positions, 3, targetIndices, maxError, ['ErrorAbsolute']);
+  // The error bound can stop simplification early on busy shells; the sloppy simplifier (vertex
+  // clustering) always reaches the budget, at the cost of some fidelity.
+  for (let k = 0, goal = targetIndices; k < 4 && out.length > targetIndices; k++, goal = Math.floor(goal * 0.8)) {
+    [out] = MeshoptSimplifier.simplifySloppy(out, positions, 3, null, goal, maxError * 4);
+  }
   return out.length > 0 ? out : indices;
 }
 

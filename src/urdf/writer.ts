@@ -136,7 +136,11 @@ export function writeArticulatedUrdf(urdfPath: string, spec: ArticulatedUrdfSpec
   const text = renderArticulatedUrdf(spec);
   const dir = dirname(urdfPath);
   for (const m of [spec.baseMesh, spec.partMesh]) {
-    if (!existsSync(join(dir, m))) fail(`mesh ${m} is missing beside ${urdfPath}; write the meshes first`);
+    const file = join(dir, m);
+    if (!existsSync(file)) fail(`mesh ${m} is missing beside ${urdfPath}; write the meshes first`);
+    // MuJoCo refuses meshes with fewer than 4 vertices ("at least 4 vertices required").
+    const vertices = (readFileSync(file, 'utf8').match(/^v\s/gm) ?? []).length;
+    if (m.toLowerCase().endsWith('.obj') && vertices < 4) fail(`mesh ${m} has ${vertices} vertices; simulators need at least 4`);
   }
   writeFileAtomicSync(urdfPath, text);
 }
