@@ -25,3 +25,12 @@ export { renderGaussians, splatToRgba, type SplatRender, type SplatRenderOptions
 export { psnr, ssim, mse, rgbaToImageF32, type ImageF32 } from './gaussians/metrics.js';
 export { transformGaussians, pruneGaussians, selectGaussians } from './gaussians/ops.js';
 export { PartRMPipeline, createPipeline, runPipeline, defaultManifestPath, type Pipeline, type PipelineRequest, type PipelineResult, type PipelineOptions, type ArticulationStep } from './pipeline.js';
+export { BridgeNode, type BridgeNodeOptions, type BridgeStats, type RunOutcome } from './ros/node.js';
+export { replayBag, defaultTopics, type ReplayOptions, type ReplaySummary, type BridgeTopics } from './ros/replay.js';
+export { BagWriter, readBag, type BagChannel, type BagMessage } from './ros/mcap.js';
+export { codec as rosCodec, schemaText as rosSchemaText, asciiJson, xmlAscii } from './ros/messages.js';
+export { imageMsgToRgba, rgbaToImageMsg, IMAGE_ENCODINGS } from './ros/image.js';
+export { runRosBridge, type BridgeParams } from './ros/rclnodejs-adapter.js';
+export { LoopbackTransport, type RosTransport } from './ros/transport.js';
+export { ROS_TYPE, DragJsonSchema, StatusSchema, ArticulationJsonSchema, type NodeInput, type NodeOutput, type ImageMsg, type DragArrayMsg, type Status } from './ros/types.js';
+export { startWebServer, defaultSample, type WebServer, type WebServerOptions, type Sample } from './web/server.js';

@@ -1,4 +1,5 @@
 /** `partrm replay --bag in.mcap --out DIR [--write out.mcap]`: the ROS bridge over a recorded bag. */
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { createBridgePipeline } from '../ros/pipeline-seam.js';
 import { DEFAULT_NODE_NAME, defaultTopics, replayBag } from '../ros/replay.js';
@@ -18,6 +19,7 @@ export function replayCommand(): Command {
     .option('--node-name <name>', 'node name: outputs go to /<name>/<topic>', DEFAULT_NODE_NAME)
     .option('--quiet', 'no per-event log lines')
     .action(async (o: { bag: string; out: string; write?: string; model?: string; imageTopic?: string; cameraInfoTopic?: string; dragsTopic?: string; dragsJsonTopic?: string; nodeName: string; quiet?: boolean }) => {
+      if (!existsSync(o.bag)) throw new Error(`Replay: --bag ${o.bag} does not exist`);
       const pipeline = await createBridgePipeline(o.model ? { model: o.model } : {});
       try {
         const topics: Record<string, string> = {};
