@@ -51,6 +51,8 @@ export interface PipelineRequest {
   outDir?: string;
   /** Aborts between steps (the model forward itself is not interruptible). */
   signal?: AbortSignal;
+  /** Images of the manifest's views 1..V-1, only for models with V > 1 input views. */
+  extraViews?: RgbaImage[];
 }
 
 export interface PipelineResult {
@@ -289,7 +291,7 @@ export class PartRMPipeline implements Pipeline {
 
     // predict
     ts = t();
-    const prediction = await this.model.predict({ image, drags: propagated.drags });
+    const prediction = await this.model.predict({ image, drags: propagated.drags, ...(req.extraViews ? { extraViews: req.extraViews } : {}) });
     timings['predict'] = t() - ts;
     timings['inference'] = prediction.timings.inferenceMs;
     signal?.throwIfAborted();
@@ -371,10 +373,10 @@ export async function createPipeline(options: PipelineOptions | Record<string, u
 
 /** One-shot convenience: builds a pipeline, runs one request, disposes what it created. */
 export async function runPipeline(req: PipelineRequest & PipelineOptions): Promise<PipelineResult> {
-  const { image, drags, camera, outDir, signal, ...options } = req;
+  const { image, drags, camera, outDir, signal, extraViews, ...options } = req;
   const pipeline = await PartRMPipeline.create(options);
   try {
-    return await pipeline.run({ image, drags, ...(camera ? { camera } : {}), ...(outDir ? { outDir } : {}), ...(signal ? { signal } : {}) });
+    return await pipeline.run({ image, drags, camera, outDir, signal, extraViews });
   } finally {
     await pipeline.dispose();
   }
