@@ -87,6 +87,15 @@ describe('propagateDrags', () => {
     }
     assert.deepEqual(propagateDrags(mask, { start: [10, 10], end: [40, 12] }, 10, new Rng(3)), drags, 'deterministic for a seed');
   });
+  it('prefers pixels near the click (locality), uniform with locality 0', () => {
+    const mask = rectMask(100, 100, 0, 100, 0, 100);
+    const meanDist = (locality: number): number => {
+      const d = propagateDrags(mask, { start: [20, 20], end: [30, 30] }, 50, new Rng(9), { locality });
+      return d.reduce((s, x) => s + Math.hypot(x.start[0] - 20, x.start[1] - 20), 0) / d.length;
+    };
+    assert.ok(meanDist(0.1) < 20, `local ${meanDist(0.1)}`);
+    assert.ok(meanDist(0) > 40, `uniform ${meanDist(0)}`);
+  });
   it('repeats pixels of a tiny mask and rejects an empty one', () => {
     const tiny = rectMask(10, 10, 2, 4, 2, 3);
     const d = propagateDrags(tiny, { start: [2, 2], end: [3, 3] }, 5, new Rng(1));
