@@ -15,21 +15,28 @@ import { pointCloud2ToPoints } from '../src/ros/outputs.js';
 import { ArticulationJsonSchema, ROS_TYPE, StatusSchema, type PointCloud2Msg } from '../src/ros/types.js';
 import { rigCameras } from '../src/core/camera.js';
 import { renderSample } from './fixtures/ros/scene.js';
+import { defaultSample } from '../src/web/server.js';
 import { acceptancePipeline } from './fixtures/ros/real-pipeline.js';
 import { fakePipeline } from './fixtures/ros/fake-pipeline.js';
 
 const S = 1_000_000_000n;
 
+/** The bundled sample (256x256 cabinet) and its drawer drag. */
+const sample = defaultSample();
+const drag = sample.drags[0] ?? { start: [176.25, 156.32], end: [191.94, 238.49] };
+
 async function inputBag(path: string, imageTopic = '/camera/image_raw'): Promise<void> {
-  const img = renderSample(128);
+  const img = sample.image;
+  const [x0, y0] = drag.start, [x1, y1] = drag.end;
   const header = (t: number) => ({ stamp: { sec: t, nanosec: 0 }, frame_id: 'camera_optical' });
   const w = await BagWriter.create(path);
   await w.write('/partrm_bridge/drags_json', ROS_TYPE.string, { data: '{"drags":[{"start":[60,80],"end":[60,100]}]}' }, 1n * S);
-  await w.write('/camera/camera_info', ROS_TYPE.cameraInfo, intrinsicsToCameraInfo(rigCameras({ views: 1, size: 128 })[0]!.intrinsics, header(2)), 2n * S);
+  await w.write('/camera/camera_info', ROS_TYPE.cameraInfo, intrinsicsToCameraInfo(rigCameras({ views: 1, size: img.width })[0]!.intrinsics, header(2)), 2n * S);
   await w.write(imageTopic, ROS_TYPE.image, rgbaToImageMsg(img, 'bgr8', header(2)), 2n * S);
-  await w.write('/partrm_bridge/drags', ROS_TYPE.dragArray, { header: header(3), image_width: 128, image_height: 128, drags: [{ start_x: 64, start_y: 80, end_x: 64, end_y: 100 }] }, 3n * S);
+  await w.write('/partrm_bridge/drags', ROS_TYPE.dragArray, { header: header(3), image_width: img.width, image_height: img.height, drags: [{ start_x: x0, start_y: y0, end_x: x1, end_y: y1 }] }, 3n * S);
   await w.write(imageTopic, ROS_TYPE.image, { ...rgbaToImageMsg(img, 'rgb8', header(4)), encoding: 'yuv422' }, 4n * S);
-  await w.write('/partrm_bridge/drags_json', ROS_TYPE.string, { data: '{"drags":[{"start":[32,40],"end":[32,50]}],"image_width":64,"image_height":64}' }, 5n * S);
+  // Drawn on a half-size copy of the image: the node scales it to the image's pixels.
+  await w.write('/partrm_bridge/drags_json', ROS_TYPE.string, { data: JSON.stringify({ drags: [{ start: [x0 / 2, y0 / 2], end: [x1 / 2, y1 / 2] }], image_width: img.width / 2, image_height: img.height / 2 }) }, 5n * S);
   await w.write('/partrm_bridge/drags_json', ROS_TYPE.string, { data: '{"drags": nope' }, 6n * S);
   await w.close();
 }
@@ -42,8 +49,9 @@ async function collect(path: string): Promise<BagMessage[]> {
 
 test('replayed bag with images and drags yields URDF and articulation messages in the output bag', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'partrm-replay-'));
-  const { pipeline, real } = await acceptancePipeline();
+  const { pipeline, real, model } = await acceptancePipeline();
   if (!real) console.log('# replay acceptance: the real pipeline (createPipeline) is not available yet; using the fake');
+  else console.log(`# replay acceptance: real pipeline, model ${model}, sample ${sample.name}`);
   try {
     await inputBag(join(dir, 'in.mcap'));
     const summary = await replayBag({ bag: join(dir, 'in.mcap'), outDir: join(dir, 'out'), write: join(dir, 'out.mcap'), pipeline });
@@ -65,8 +73,9 @@ test('replayed bag with images and drags yields URDF and articulation messages i
     }
     const arts = on('articulation').map((m) => ArticulationJsonSchema.parse(JSON.parse(codec<{ data: string }>(ROS_TYPE.string).decode(m.data).data)));
     assert.ok(arts.every((a) => a.joints.length >= 1));
-    // The JSON drag drawn on a 64x64 copy was scaled to the 128x128 image.
-    assert.deepEqual(arts[1]!.drags, [{ start: [64, 80], end: [64, 100] }]);
+    // The JSON drag drawn on a half-size copy was scaled to the image.
+    assert.deepEqual(arts[0]!.drags, [{ start: drag.start, end: drag.end }]);
+    assert.deepEqual(arts[1]!.drags, [{ start: drag.start, end: drag.end }]);
     assert.ok(on('urdf')[0]!.logTime >= 3n * S && on('urdf')[1]!.logTime >= 5n * S);
     const cloud = pointCloud2ToPoints(codec<PointCloud2Msg>(ROS_TYPE.pointCloud2).decode(on('gaussians')[0]!.data));
     assert.ok(cloud.positions.length > 0);

@@ -13,10 +13,10 @@ import { ROS_TYPE, type RosTypeName } from './types.js';
 /** ros/msg/Drag.msg */
 export const DRAG_MSG = `# One operator drag in image pixels: x = column, y = row, origin at the top-left corner of
 # the top-left pixel (so the centre of pixel (i, j) is (i + 0.5, j + 0.5)).
-float32 start_x
-float32 start_y
-float32 end_x
-float32 end_y
+float64 start_x
+float64 start_y
+float64 end_x
+float64 end_y
 `;
 
 /** ros/msg/DragArray.msg */
