@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { decodePngRgba, encodePngRgba } from '../src/core/image.js';
 import { BridgeNode } from '../src/ros/node.js';
+import { rgbaToImageMsg } from '../src/ros/image.js';
 import { startWebServer, safeJoin } from '../src/web/server.js';
 import { acceptancePipeline } from './fixtures/ros/real-pipeline.js';
 import { fakePipeline } from './fixtures/ros/fake-pipeline.js';
@@ -61,6 +62,24 @@ test('web API: static files, vendor modules, path checks, bad requests', async (
     await web.close();
     await node.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('web API under the ROS node: /api/live.png follows the latest valid image', async () => {
+  const node = new BridgeNode({ pipeline: fakePipeline(), publish: () => undefined });
+  const web = await startWebServer({ node, port: 0, live: true, sample: () => ({ image: renderSample(32), drags: [], name: 'test' }) });
+  try {
+    const live = () => fetch(new URL('/api/live.png', web.url));
+    assert.equal((await live()).status, 404);
+    node.handleImage(rgbaToImageMsg(renderSample(48), 'bgr8'));
+    node.handleImage({ ...rgbaToImageMsg(renderSample(40), 'bgr8'), encoding: 'yuv422' });
+    const r = await live();
+    assert.equal(r.status, 200);
+    assert.equal(decodePngRgba(new Uint8Array(await r.arrayBuffer())).width, 48);
+    assert.deepEqual(((await (await fetch(new URL('/api/info', web.url))).json()) as { live: boolean }).live, true);
+  } finally {
+    await web.close();
+    await node.close();
   }
 });
 
