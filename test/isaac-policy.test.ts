@@ -1,0 +1,112 @@
+/**
+ * The Isaac Gym backend re-implements the opening-policy semantics in numpy
+ * (isaac/partrm_isaac/policy.py). This pins it to the TypeScript originals (src/policy/geometry.ts,
+ * src/sim/mujoco/ik.ts): grasp frames, opening frames along the line/arc, joint values, pose error
+ * and the DLS step must agree to 1e-9.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { dlsStep, IK_LAMBDA, poseError } from '../src/sim/mujoco/ik.js';
+import { defaultParams } from '../src/policy/derive.js';
+import { graspFrame, openingFrame, policyJointValue } from '../src/policy/geometry.js';
+import type { OpeningPolicy } from '../src/policy/types.js';
+
+const PYTHON = '/usr/bin/python3';
+const hasNumpy = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+
+const drawer: OpeningPolicy = {
+  version: 1,
+  task: 'drawer',
+  jointName: 'drawer_joint',
+  joint: { type: 'prismatic', axis: [0.9950371902, 0.0995037190, 0], origin: [0.3, 0, 0.5], limits: [0, 0.4] },
+  grasp: [0.42, 0.05, 0.61],
+  approach: [-0.9950371902, -0.0995037190, 0],
+  handleAxis: [-0.0995037190, 0.9950371902, 0],
+  openSign: 1,
+  params: { ...defaultParams('prismatic'), graspDepth: 0.01, graspLateral: -0.02, graspVertical: 0.005 },
+};
+const door: OpeningPolicy = {
+  version: 1,
+  task: 'door',
+  jointName: 'door_joint',
+  joint: { type: 'revolute', axis: [0, 0, 1], origin: [0.35, -0.3, 0.4], limits: [-1.57, 0] },
+  grasp: [0.4, 0.25, 0.7],
+  approach: [-1, 0, 0],
+  handleAxis: [0, 0, 1],
+  openSign: -1,
+  params: { ...defaultParams('revolute'), arcRadiusScale: 0.92, wristFollow: 0.4, approachPitch: 0.6, overshoot: 0.12 },
+};
+const lid: OpeningPolicy = { ...door, joint: { ...door.joint, axis: [0, 1, 0] }, approach: [0, 0, -1], handleAxis: [0, 1, 0], params: { ...door.params, wristFollow: 1, arcRadiusScale: 1 } };
+
+test('numpy policy geometry and DLS IK match the TypeScript originals', { skip: hasNumpy ? false : `${PYTHON} lacks numpy` }, () => {
+  const cases = [drawer, door, lid].map((policy) => {
+    const frames = [false, true].map((flip) => {
+      const f0 = graspFrame(policy, flip);
+      const qs = [0.2, 0.55, 1.1].map((fr) => policyJointValue(policy, fr));
+      return { flip, grasp: [...f0], opening: qs.map((q) => [...openingFrame(policy, f0, q, qs[0]!)]), qs };
+    });
+    return { policy, frames };
+  });
+  // A deterministic 6x7 Jacobian and an error.
+  const J = Float64Array.from({ length: 42 }, (_, i) => Math.sin(i * 1.7 + 0.3) * 0.6);
+  const cur = graspFrame(door);
+  const tgt = openingFrame(door, cur, -0.4, 0);
+  const e = poseError(cur, tgt);
+  const rest = [0, -0.3, 0, -2.2, 0, 2, 0.785];
+  const q = [0.1, -0.2, 0.05, -2.0, 0.1, 1.9, 0.7];
+  const dq = dlsStep(J, e, 7, IK_LAMBDA, rest, q, 0.02);
+  const payload = { cases, ik: { J: [...J], cur: [...cur], tgt: [...tgt], e: [...e], rest, q, dq: [...dq] } };
+  const script = `
+import json, sys
+import numpy as np
+from partrm_isaac import policy as P
+d = json.load(sys.stdin)
+worst = 0.0
+def cmp(a, b):
+    global worst
+    worst = max(worst, float(np.max(np.abs(np.asarray(a, dtype=float).ravel() - np.asarray(b, dtype=float).ravel()))))
+for c in d["cases"]:
+    pol = c["policy"]
+    for fr in c["frames"]:
+        f0 = P.grasp_frame(pol, fr["flip"])
+        cmp(f0, fr["grasp"])
+        qs = [P.policy_joint_value(pol, x) for x in (0.2, 0.55, 1.1)]
+        cmp(qs, fr["qs"])
+        for q, want in zip(qs, fr["opening"]):
+            cmp(P.opening_frame(pol, f0, q, qs[0]), want)
+ik = d["ik"]
+cur = np.array(ik["cur"]).reshape(4, 4); tgt = np.array(ik["tgt"]).reshape(4, 4)
+e = P.pose_error(cur, tgt)
+cmp(e, ik["e"])
+J = np.array(ik["J"]).reshape(6, 7)
+cmp(P.dls_step(J, e, P.IK_LAMBDA, np.array(ik["rest"]), np.array(ik["q"]), 0.02), ik["dq"])
+print(json.dumps({"worst": worst}))
+`;
+  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(payload), env: { ...process.env, PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { worst } = JSON.parse(r.stdout) as { worst: number };
+  assert.ok(worst < 1e-9, `largest difference ${worst}`);
+});
+
+test('the numpy episode controller runs the full phase schedule and the robot is placed in front of the part', { skip: hasNumpy ? false : `${PYTHON} lacks numpy` }, () => {
+  const script = `
+import json, sys
+import numpy as np
+from partrm_isaac import policy as P
+pol = json.load(sys.stdin)
+c = P.OpeningController(pol, -1.57, 0.0, 0.2, np.eye(4), [0]*7)
+phases = [c.target(t)[0] for t in np.arange(0, c.duration, 0.05)]
+base, margin = P.place_robot(pol, [pol["grasp"]], 0.42, P.handle_sweep_points(pol))
+print(json.dumps({"phases": sorted(set(phases)), "duration": c.duration, "base": base[:3, 3].tolist(), "margin": margin}))
+`;
+  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(door), env: { ...process.env, PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { phases: string[]; duration: number; base: number[]; margin: number };
+  assert.deepEqual(out.phases, ['approach', 'close', 'hold', 'pull', 'reach']);
+  // 1.0 reach + 0.85 approach + 0.35 close + pull (|q range| * 1.12 / 0.5 rad/s, capped at 8 s) + 0.4 hold
+  assert.ok(Math.abs(out.duration - (2.6 + Math.min(8, (1.57 * (1.12 - 0.2)) / 0.5))) < 1e-9, String(out.duration));
+  // The base stands in front of the door (approach -x => base at larger x than the handle).
+  assert.ok(out.base[0]! > door.grasp[0] + 0.3, JSON.stringify(out.base));
+});
