@@ -25,7 +25,7 @@ export function defaultParams(type: 'prismatic' | 'revolute'): OpeningPolicyPara
     overshoot: 0.08,
     arcRadiusScale: 1,
     wristFollow: type === 'prismatic' ? 1 : 0.6,
-    approachPitch: 0.45,
+    approachPitch: type === 'prismatic' ? 0 : 0.45,
   };
 }
 
@@ -37,11 +37,11 @@ export function paramRanges(type: 'prismatic' | 'revolute'): Record<keyof Openin
     graspVertical: [-0.02, 0.02],
     standoff: [0.05, 0.15],
     speed: type === 'prismatic' ? [0.05, 0.35] : [0.2, 1.0],
-    gripClosure: [0, 0.02],
+    gripClosure: [0, 0.004],
     overshoot: [0, 0.25],
     arcRadiusScale: type === 'prismatic' ? [1, 1] : [0.85, 1.05],
     wristFollow: type === 'prismatic' ? [1, 1] : [0.2, 1],
-    approachPitch: [0, 0.9],
+    approachPitch: type === 'prismatic' ? [0, 0.3] : [0, 0.9],
   };
 }
 
@@ -214,15 +214,16 @@ export function derivePolicy(urdf: ReadUrdf, jointName: string, task: 'drawer' |
   const ha = vec3.sub(handleAxis, vec3.scale(approach, vec3.dot(handleAxis, approach)));
   handleAxis = vec3.length(ha) > 1e-6 ? vec3.normalize(ha) : vec3.normalize(vec3.cross(approach, Math.abs(approach[2]) < 0.9 ? [0, 0, 1] : [1, 0, 0]));
 
-  const joint: OpeningPolicyJoint = { type, axis, origin, limits };
+  const clean = (v: Vec3): Vec3 => [v[0] + 0, v[1] + 0, v[2] + 0]; // no -0 in policy.json
+  const joint: OpeningPolicyJoint = { type, axis: clean(axis), origin: clean(origin), limits };
   return {
     version: OPENING_POLICY_VERSION,
     task,
     jointName,
     joint,
-    grasp,
-    approach,
-    handleAxis,
+    grasp: clean(grasp),
+    approach: clean(approach),
+    handleAxis: clean(handleAxis),
     openSign: sign,
     params: { ...defaultParams(type), ...options.params },
     meta: { derivedFrom: urdf.name, graspSource: source },

@@ -8,6 +8,7 @@ import { mat4FromRpy, mat4Multiply, transformPoint } from '../core/math.js';
 import { MujocoSimulator } from '../sim/mujoco/backend.js';
 import { subtreeLinks, urdfLinkPoses } from '../sim/mujoco/urdf-read.js';
 import type { JointInfo } from '../sim/simulator.js';
+import { defaultParams } from './derive.js';
 import { graspFrame, openingFrame, placeRobot, policyJointValue } from './geometry.js';
 import type { OpeningPolicy } from './types.js';
 
@@ -36,7 +37,8 @@ export async function createOpeningEnv(urdfPath: string, jointName: string, poli
   // First pass without the robot: read the object, check the joint, collect its points.
   const probe = await MujocoSimulator.create(abs, { root: options.root ?? dirname(abs), confineMeshes: options.confineMeshes ?? true });
   let joint: JointInfo | undefined;
-  let points: Vec3[] = [];
+  const points: Vec3[] = [];
+  const partPoints: Vec3[] = [];
   let child: string;
   let partLinks: Set<string>;
   try {
@@ -57,20 +59,22 @@ export async function createOpeningEnv(urdfPath: string, jointName: string, poli
       const pose = poses.get(link);
       if (!pose) continue;
       const T = mat4Multiply(pose, g.local);
+      const sink = partLinks.has(link) ? partPoints : points;
       const h = g.kind === 'box' ? g.size : g.kind === 'cylinder' ? [g.size[0], g.size[0], g.size[1]] : g.kind === 'sphere' ? [g.size[0], g.size[0], g.size[0]] : null;
       if (h) {
-        for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) points.push(transformPoint(T, [sx * h[0]!, sy * h[1]!, sz * h[2]!]));
+        for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) sink.push(transformPoint(T, [sx * h[0]!, sy * h[1]!, sz * h[2]!]));
       } else if (g.mesh) {
         const m = probe.scene.meshes.get(g.mesh);
-        if (m) for (let i = 0; i < m.positions.length; i += 3 * 8) points.push(transformPoint(T, [m.positions[i]!, m.positions[i + 1]!, m.positions[i + 2]!]));
+        if (m) for (let i = 0; i < m.positions.length; i += 3 * 8) sink.push(transformPoint(T, [m.positions[i]!, m.positions[i + 1]!, m.positions[i + 2]!]));
       }
     }
   } finally {
     probe.dispose();
   }
-  // Only the fixed parts of the object limit where the robot may stand.
-  const fixedPoints = points;
-  const placement = placeRobot(policy, fixedPoints, 0.42);
+  // The fixed parts limit where the robot may stand; the moving part's sweep is kept clear too.
+  // Placement depends on the policy's geometry only (default tunables), so a policy trained in this
+  // environment meets the same robot placement when it is evaluated.
+  const placement = placeRobot({ ...policy, params: defaultParams(policy.joint.type) }, points, 0.42, partPoints);
   const b = placement.base;
   const g = policy.grasp;
   const rel = [g[0] - b[3]!, g[1] - b[7]!, g[2] - b[11]!];
@@ -100,21 +104,24 @@ export async function createOpeningEnv(urdfPath: string, jointName: string, poli
     if (hit) return [...hit];
     // Pick the start posture (seed x finger flip) that can follow the whole opening path:
     // kinematic IK along the path from each candidate, scored by tracking error and limit margin.
-    const q = policyJointValue(policy, fraction);
-    const qEnd = policyJointValue(policy, 1 + policy.params.overshoot);
+    // Geometry + default tunables only: every candidate policy of a training run, and the trained
+    // policy later, start from the same posture.
+    const nominal: OpeningPolicy = { ...policy, params: defaultParams(policy.joint.type) };
+    const q = policyJointValue(nominal, fraction);
+    const qEnd = policyJointValue(nominal, 1 + nominal.params.overshoot);
     let best: { q: number[]; score: number } | null = null;
     for (const flip of [false, true]) {
-      const frame0 = graspFrame(policy, flip);
-      const f = openingFrame(policy, frame0, q, q);
+      const frame0 = graspFrame(nominal, flip);
+      const f = openingFrame(nominal, frame0, q, q);
       const pre = Float64Array.from(f);
-      for (let r = 0; r < 3; r++) pre[r * 4 + 3] = f[r * 4 + 3]! - f[r * 4 + 2]! * policy.params.standoff;
+      for (let r = 0; r < 3; r++) pre[r * 4 + 3] = f[r * 4 + 3]! - f[r * 4 + 2]! * nominal.params.standoff;
       for (const seed of seeds) {
         const start = sim.ikFrom(seed, pre, 150);
         let cur = start.q;
         let worst = start.posError + 0.1 * start.rotError;
         let near = sim.limitProximity(cur);
         for (let i = 0; i <= 10; i++) {
-          const target = openingFrame(policy, frame0, q + ((qEnd - q) * i) / 10, q);
+          const target = openingFrame(nominal, frame0, q + ((qEnd - q) * i) / 10, q);
           const r = sim.ikFrom(cur, target, i === 0 ? 60 : 30);
           cur = r.q;
           worst = Math.max(worst, r.posError + 0.1 * r.rotError);

@@ -111,7 +111,7 @@ export interface BasePlacement {
  * 0.72 m, height -0.1 .. 0.65 m above the base, at least `clearance` from `objectFront`
  * (the object's extent along the front direction, so the base does not sit inside the object).
  */
-export function placeRobot(policy: OpeningPolicy, objectPoints: readonly Vec3[] = [], clearance = 0.12): BasePlacement {
+export function placeRobot(policy: OpeningPolicy, objectPoints: readonly Vec3[] = [], clearance = 0.12, partPoints: readonly Vec3[] = []): BasePlacement {
   const f = vec3.scale(policy.approach, -1);
   let h: Vec3 = [f[0], f[1], 0];
   if (vec3.length(h) < 0.3) {
@@ -144,12 +144,27 @@ export function placeRobot(policy: OpeningPolicy, objectPoints: readonly Vec3[] 
   const centre = vec3.scale(tcps.reduce((a, p) => vec3.add(a, p), [0, 0, 0] as Vec3), 1 / tcps.length);
   let frontExtent = -Infinity;
   for (const p of objectPoints) frontExtent = Math.max(frontExtent, vec3.dot(p, h));
+  // Where the moving part sweeps while opening (the robot's base column must stay out of it).
+  const swept: Vec3[] = [];
+  const stride = Math.max(1, Math.floor(partPoints.length / 150));
+  for (let i = 0; i <= 8; i++) {
+    const M = partMotion(policy, policyJointValue(policy, 0.1 + ((1 + overshoot - 0.1) * i) / 8));
+    for (let k = 0; k < partPoints.length; k += stride) swept.push(transformPoint(M, partPoints[k]!));
+  }
   let best: { pos: Vec3; score: number; margin: number } | null = null;
   for (let d = 0.1; d <= 1.2001; d += 0.025) {
     for (let l = -0.5; l <= 0.5001; l += 0.05) {
       for (let dz = -0.8; dz <= 0.2001; dz += 0.05) {
         const pos: Vec3 = vec3.add(vec3.add(centre, vec3.scale(h, d)), vec3.add(vec3.scale(side, l), [0, 0, dz]));
         if (Number.isFinite(frontExtent) && vec3.dot(pos, h) < frontExtent + clearance) continue;
+        let hit = false;
+        for (const p of swept) {
+          if (p[2] < pos[2] + 0.45 && Math.hypot(p[0] - pos[0], p[1] - pos[1]) < 0.16) {
+            hit = true;
+            break;
+          }
+        }
+        if (hit) continue;
         const shoulder: Vec3 = [pos[0], pos[1], pos[2] + 0.333];
         let margin = Infinity;
         let cost = 0;

@@ -12,7 +12,8 @@
  *   boxes fitted to their vertices (PCA frame, minimum thickness 4 mm); links without collision
  *   elements collide through their visual meshes the same way;
  * - inertials: links without (valid) `<inertial>` get a mass from the bounding box of their
- *   geometry (density 300 kg/m^3, clamped to 0.2..20 kg) and the inertia of that box;
+ *   geometry (hollow panels: 4 kg per m^2 of box surface, clamped to 0.2..20 kg) and the inertia
+ *   of that box;
  * - names: bodies `obj:<link>`, joints `obj:<joint>`; geoms and meshes get generated names, so
  *   duplicate visual/collision names in the URDF are harmless;
  * - joint dynamics: at least {@link MIN_DYNAMICS} damping and friction loss, so doors do not swing
@@ -307,7 +308,8 @@ function linkBodyXml(ctx: ConvertContext, urdf: ReadUrdf, link: UrdfLink, opts: 
     const has = Number.isFinite(min[0]);
     const size: Vec3 = has ? [0, 1, 2].map((k) => Math.max(max[k]! - min[k]!, 0.01)) as Vec3 : [0.05, 0.05, 0.05];
     const center: Vec3 = has ? [0, 1, 2].map((k) => (max[k]! + min[k]!) / 2) as Vec3 : [0, 0, 0];
-    const mass = Math.min(20, Math.max(0.2, 300 * size[0] * size[1] * size[2]));
+    // Furniture parts are hollow panels: mass from the bounding box's surface (4 kg/m^2).
+    const mass = Math.min(20, Math.max(0.2, 4 * 2 * (size[0] * size[1] + size[1] * size[2] + size[0] * size[2])));
     const I = [0, 1, 2].map((k) => (mass * (size[(k + 1) % 3]! ** 2 + size[(k + 2) % 3]! ** 2)) / 12);
     inertial = `<inertial pos="${fv(center)}" mass="${f(mass)}" diaginertia="${fv(I)}"/>`;
     if (link.name !== urdf.root) ctx.warnings.push(`link ${link.name}: no <inertial>, estimated ${mass.toFixed(2)} kg from its bounding box`);
