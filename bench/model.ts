@@ -4,7 +4,7 @@
  *   unless CUDA loads; session load time;
  * - pipeline: image + drags -> URDF on the bundled sample (samples/cabinet), median wall time, the
  *   share spent outside the model, per-step medians, peak RSS;
- * - segmenter: mean IoU (and precision) of the default segmenter with the part under the click on
+ * - segmenters: mean IoU (and precision) of the weight-free segmenters with the part under the click on
  *   the view-0 images of a freshly generated dataset (all 8 categories).
  *
  * Usage: npx tsx bench/model.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { readDragsFile, readImageFile } from '../src/cli/run.js';
 import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import { evaluateSegmenter } from '../src/drag/evaluate.js';
+import { GraphSegmenter } from '../src/drag/graph.js';
 import { RegionGrowSegmenter } from '../src/drag/region.js';
 import { PartRMModel } from '../src/model/model.js';
 import type { ExecutionProvider } from '../src/model/session.js';
@@ -99,16 +100,17 @@ const drags = readDragsFile('samples/cabinet/drags.json');
   const dir = await mkdtemp(join(tmpdir(), 'partrm-bench-seg-'));
   try {
     await generateDataset({ ...DEFAULT_GENERATE, out: join(dir, 'd'), objects, size, views: 1, statesPerPart: 3, points: 4000, dragsPerPair: 4, seed: 4242 });
-    const seg = new RegionGrowSegmenter();
-    const s = await evaluateSegmenter(join(dir, 'd'), seg, { clicksPerState: 2, statesPerJoint: 3 });
-    say('segmenter', seg.name);
     say('segmenter_dataset', `${objects} objects, ${size}px, view 0, seed 4242`);
-    say('segmenter_clicks', s.clicks);
-    say('segmenter_mean_iou', s.meanIou);
-    say('segmenter_median_iou', s.medianIou);
-    say('segmenter_mean_precision', s.meanPrecision);
-    say('segmenter_ms_per_click', s.ms / Math.max(1, s.clicks));
-    for (const [k, v] of Object.entries(s.perCategory)) say(`segmenter_iou_${k}`, `${v.meanIou.toFixed(3)} (${v.clicks} clicks, precision ${v.meanPrecision.toFixed(3)})`);
+    for (const [key, seg] of [['graph', new GraphSegmenter()], ['region', new RegionGrowSegmenter()]] as const) {
+      const s = await evaluateSegmenter(join(dir, 'd'), seg, { clicksPerState: 2, statesPerJoint: 3 });
+      say(`segmenter_${key}`, seg.name);
+      say(`segmenter_${key}_clicks`, s.clicks);
+      say(`segmenter_${key}_mean_iou`, s.meanIou);
+      say(`segmenter_${key}_median_iou`, s.medianIou);
+      say(`segmenter_${key}_mean_precision`, s.meanPrecision);
+      say(`segmenter_${key}_ms_per_click`, s.ms / Math.max(1, s.clicks));
+      if (key === 'graph') for (const [k, v] of Object.entries(s.perCategory)) say(`segmenter_graph_iou_${k}`, `${v.meanIou.toFixed(3)} (${v.clicks} clicks, precision ${v.meanPrecision.toFixed(3)})`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

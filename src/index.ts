@@ -20,7 +20,7 @@ export { extractMesh, meshToObj, meshoptReady } from './articulation/mesh.js';
 export { renderArticulatedUrdf, writeArticulatedUrdf, type ArticulatedUrdfSpec } from './urdf/writer.js';
 export { loadArticulatedUrdf, sampleArticulatedUrdf } from './urdf/partnet.js';
 export { PartRMModel, loadManifest, parseManifest, OnnxSession, type ModelManifest, type Prediction, type PredictRequest, type SessionInfo } from './model/index.js';
-export { RegionGrowSegmenter, SamOnnxSegmenter, propagateDrags, propagateOperatorDrags, evaluateSegmenter, maskIou, type Mask, type Segmenter } from './drag/index.js';
+export { GraphSegmenter, RegionGrowSegmenter, SamOnnxSegmenter, propagateDrags, propagateOperatorDrags, evaluateSegmenter, maskIou, type Mask, type Segmenter } from './drag/index.js';
 export { renderGaussians, splatToRgba, type SplatRender, type SplatRenderOptions } from './gaussians/render.js';
 export { psnr, ssim, mse, rgbaToImageF32, type ImageF32 } from './gaussians/metrics.js';
 export { transformGaussians, pruneGaussians, selectGaussians } from './gaussians/ops.js';

@@ -29,7 +29,7 @@ import { Rng } from './core/random.js';
 import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
 import { articulationJson, extractArticulation } from './articulation/extract.js';
 import { sampleGaussians } from './articulation/sampling.js';
-import { RegionGrowSegmenter } from './drag/region.js';
+import { GraphSegmenter } from './drag/graph.js';
 import type { Mask, Segmenter } from './drag/segmenter.js';
 import { propagateOperatorDrags } from './drag/propagate.js';
 import { transformGaussians } from './gaussians/ops.js';
@@ -100,7 +100,7 @@ export type ArticulationStep = (input: ExtractionInput) => Promise<ExtractionOut
 export interface PipelineOptions {
   /** Manifest path, a directory holding manifest.json, an .onnx path (manifest.json beside it), or a loaded model. Default: the shipped models/manifest.json. */
   model?: string | PartRMModel;
-  /** Default: RegionGrowSegmenter. */
+  /** Default: GraphSegmenter (weight-free). */
   segmenter?: Segmenter;
   /** Default: the articulation module's `extractArticulation` (see `defaultArticulationStep`). */
   extract?: ArticulationStep;
@@ -266,7 +266,7 @@ export class PartRMPipeline implements Pipeline {
       model = await PartRMModel.load(manifest, options.session ?? {});
       owns = true;
     }
-    return new PartRMPipeline(model, owns, options.segmenter ?? new RegionGrowSegmenter(), options.extract ?? defaultArticulationStep, options);
+    return new PartRMPipeline(model, owns, options.segmenter ?? new GraphSegmenter(), options.extract ?? defaultArticulationStep, options);
   }
 
   async run(req: PipelineRequest): Promise<PipelineResult> {

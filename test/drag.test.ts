@@ -7,6 +7,7 @@ import type { RgbaImage } from '../src/core/image.js';
 import { Rng } from '../src/core/random.js';
 import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import {
+  GraphSegmenter,
   RegionGrowSegmenter,
   evaluateSegmenter,
   fillHoles,
@@ -39,8 +40,7 @@ function rectMask(W: number, H: number, x0: number, x1: number, y0: number, y1: 
   return { width: W, height: H, data };
 }
 
-describe('RegionGrowSegmenter', () => {
-  const seg = new RegionGrowSegmenter();
+for (const seg of [new GraphSegmenter(), new RegionGrowSegmenter()]) describe(seg.name.split(' ')[0]!, () => {
   const cases: Array<[string, [number, number], Mask]> = [
     ['a click on the left panel', [8.5, 20.5], rectMask(40, 30, 5, 20, 5, 25)],
     ['a click on the right panel', [30.2, 10.7], rectMask(40, 30, 21, 35, 5, 25)],
@@ -55,7 +55,7 @@ describe('RegionGrowSegmenter', () => {
   it('returns an empty mask for a click on the background and rejects points outside the image', async () => {
     const m = await seg.segment(panels(), [1, 1]);
     assert.equal(m.data.reduce((a, b) => a + b, 0), 0);
-    await assert.rejects(seg.segment(panels(), [41, 3]), /RegionGrowSegmenter: point \(41, 3\) lies outside the 40x30 image/);
+    await assert.rejects(seg.segment(panels(), [41, 3]), /Segmenter: point \(41, 3\) lies outside the 40x30 image/);
     await assert.rejects(seg.segment(panels(), [Number.NaN, 3]), /must be finite/);
   });
   it('treats the white background of an opaque image as background', async () => {
@@ -135,10 +135,12 @@ describe('segmenter on dataset renders', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('finds the clicked part: mean IoU and precision well above chance', async () => {
-    const score = await evaluateSegmenter(join(dir, 'd'), new RegionGrowSegmenter(), { clicksPerState: 2, statesPerJoint: 2 });
-    assert.ok(score.clicks >= 8, `clicks ${score.clicks}`);
-    assert.ok(score.meanIou > 0.4, `mean IoU ${score.meanIou.toFixed(3)}`);
-    assert.ok(score.meanPrecision > 0.6, `mean precision ${score.meanPrecision.toFixed(3)}`);
-  });
+  for (const seg of [new GraphSegmenter(), new RegionGrowSegmenter()]) {
+    it(`${seg.name.split(' ')[0]} finds the clicked part: mean IoU and precision well above chance`, async () => {
+      const score = await evaluateSegmenter(join(dir, 'd'), seg, { clicksPerState: 2, statesPerJoint: 2 });
+      assert.ok(score.clicks >= 8, `clicks ${score.clicks}`);
+      assert.ok(score.meanIou > 0.4, `mean IoU ${score.meanIou.toFixed(3)}`);
+      assert.ok(score.meanPrecision > 0.6, `mean precision ${score.meanPrecision.toFixed(3)}`);
+    });
+  }
 });

@@ -13,6 +13,7 @@ import { decodePngRgba, encodePngRgba, writeFileAtomic, type RgbaImage } from '.
 import { Rng } from '../core/random.js';
 import type { Drag } from '../core/types.js';
 import { propagateOperatorDrags } from '../drag/propagate.js';
+import { GraphSegmenter } from '../drag/graph.js';
 import { RegionGrowSegmenter } from '../drag/region.js';
 import { SamOnnxSegmenter } from '../drag/sam.js';
 import type { Segmenter } from '../drag/segmenter.js';
@@ -93,12 +94,13 @@ interface CommonOptions {
 }
 
 async function makeSegmenter(o: CommonOptions): Promise<Segmenter> {
+  if (o.segmenter === 'graph') return new GraphSegmenter();
   if (o.segmenter === 'region') return new RegionGrowSegmenter();
   if (o.segmenter === 'sam') {
     if (!o.samEncoder || !o.samDecoder) throw new Error('run: --segmenter sam needs --sam-encoder ENC.onnx and --sam-decoder DEC.onnx');
     return SamOnnxSegmenter.load({ encoder: o.samEncoder, decoder: o.samDecoder, ...(o.providers ? { providers: o.providers } : {}) });
   }
-  throw new Error(`run: --segmenter must be region or sam, got "${o.segmenter}"`);
+  throw new Error(`run: --segmenter must be graph, region or sam, got "${o.segmenter}"`);
 }
 
 function withCommon(cmd: Command): Command {
@@ -107,7 +109,7 @@ function withCommon(cmd: Command): Command {
     .requiredOption('--drags <json>', 'drags.json: {"drags":[{"start":[x,y],"end":[x,y]}]} in image pixels')
     .requiredOption('--out <dir>', 'output directory')
     .option('--model <path>', `model manifest, model directory or .onnx (default: ${defaultManifestPath()})`)
-    .option('--segmenter <name>', 'part segmenter for drag propagation: region (no weights) or sam', 'region')
+    .option('--segmenter <name>', 'part segmenter for drag propagation: graph or region (no weights), or sam', 'graph')
     .option('--sam-encoder <onnx>', 'SAM image encoder ONNX (with --segmenter sam)')
     .option('--sam-decoder <onnx>', 'SAM prompt decoder ONNX (with --segmenter sam)')
     .option('--providers <list>', 'onnxruntime execution providers to try in order (default cuda,cpu)', providersOption)
