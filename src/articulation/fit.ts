@@ -112,21 +112,41 @@ interface Prepared {
 function prepare(points: Float32Array): Prepared {
   const n = points.length / 3;
   const tree = new KdTree(points);
-  const K = 6;
+  const K = 8;
   const idx = new Int32Array(K + 1);
   const d2 = new Float64Array(K + 1);
   const meanK = new Float64Array(n);
   const nn1 = new Float64Array(n);
+  // Distance of the point from the plane of its neighbours, relative to their spread: a point on
+  // a sampled surface sits in its neighbours' plane (up to noise); a floater beside a surface
+  // (inside a cabinet, say) has all its neighbours on one side.
+  const offPlane = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const found = tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, K + 1, idx, d2);
+    const x = points[3 * i]!, y = points[3 * i + 1]!, z = points[3 * i + 2]!;
+    const found = tree.knn(x, y, z, K + 1, idx, d2);
     let s = 0;
-    for (let k = 1; k < found; k++) s += Math.sqrt(d2[k]!);
-    meanK[i] = s / Math.max(1, found - 1);
+    let mx = 0, my = 0, mz = 0;
+    for (let k = 1; k < found; k++) {
+      s += Math.sqrt(d2[k]!);
+      const j = idx[k]! * 3;
+      mx += points[j]!; my += points[j + 1]!; mz += points[j + 2]!;
+    }
+    const m = Math.max(1, found - 1);
+    meanK[i] = s / m;
     nn1[i] = Math.sqrt(d2[1]!);
+    mx /= m; my /= m; mz /= m;
+    let xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
+    for (let k = 1; k < found; k++) {
+      const j = idx[k]! * 3;
+      const a = points[j]! - mx, b = points[j + 1]! - my, c = points[j + 2]! - mz;
+      xx += a * a; xy += a * b; xz += a * c; yy += b * b; yz += b * c; zz += c * c;
+    }
+    const nrm = smallestEigenvector(xx, xy, xz, yy, yz, zz);
+    offPlane[i] = Math.abs((x - mx) * nrm[0] + (y - my) * nrm[1] + (z - mz) * nrm[2]) / Math.max(1e-12, meanK[i]!);
   }
   const med = median(meanK);
   const keep: number[] = [];
-  for (let i = 0; i < n; i++) if (meanK[i]! <= 3 * med) keep.push(i);
+  for (let i = 0; i < n; i++) if (meanK[i]! <= 3 * med && !(offPlane[i]! > 0.45 && meanK[i]! > 1.3 * med)) keep.push(i);
   const index = Uint32Array.from(keep);
   const kept = new Float32Array(index.length * 3);
   const nnKept = new Float64Array(index.length);
@@ -778,7 +798,10 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       ds.sort((a, b) => a - b);
       return ds[Math.min(ds.length - 1, Math.max(2, Math.floor(0.02 * ds.length)))]!;
     };
-    const dPart = Math.min(nearest(refineA, false), nearest(refineB, false));
+    // Points within tau / angle of the axis move less than tau and are not "changed", so the
+    // changed points of a true hinge's part start that far from the axis.
+    const gap = tau / Math.max(sc.angle, 1e-3);
+    const dPart = Math.max(0, Math.min(nearest(refineA, false), nearest(refineB, false)) - gap);
     const dBody = staticPts.length > 0 ? nearest(staticPts, true) : 0;
     return 2 * Math.max(0, dPart / size - 0.03) + 2 * Math.max(0, Math.min(dBody, size) / size - 0.03);
   };
@@ -841,6 +864,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     }
   }
   const revAngle = scoreRevolute >= 0 ? screwOf(revT).angle : 0;
+  // The hinge prior picks among rotations; whether the part rotates at all is decided on how
+  // well each model explains the data.
+  if (scoreRevolute >= 0) scoreRevolute = score(revT);
   // Prismatic unless the rotation is real: a visible angle and clearly more points explained.
   const type: JointType = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.03 ? 'revolute' : 'prismatic';
   const T = type === 'revolute' ? revT : prisT;
