@@ -1,0 +1,1 @@
+"""PartRM reference model, training on the procedural dataset and ONNX export (see README.md)."""
