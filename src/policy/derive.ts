@@ -56,6 +56,8 @@ interface PartGeometry {
   /** Points of geometry named like a handle (not its posts). */
   handlePoints: Vec3[];
   handleBoxes: Array<{ center: Vec3; axes: Vec3[]; half: Vec3 }>;
+  /** Vertices of the visual meshes (empty when there are none). */
+  surfacePoints: Vec3[];
 }
 
 function geometryPoints(g: UrdfGeometry, T: Mat4, urdfDir: string, root: string): { points: Vec3[]; box?: { center: Vec3; axes: Vec3[]; half: Vec3 } } {
@@ -96,7 +98,7 @@ function geometryPoints(g: UrdfGeometry, T: Mat4, urdfDir: string, root: string)
 
 function partGeometry(urdf: ReadUrdf, link: string, urdfDir: string, root: string): PartGeometry {
   const poses = urdfLinkPoses(urdf);
-  const out: PartGeometry = { points: [], handlePoints: [], handleBoxes: [] };
+  const out: PartGeometry = { points: [], handlePoints: [], handleBoxes: [], surfacePoints: [] };
   for (const name of subtreeLinks(urdf, link)) {
     const l = urdf.links.find((x) => x.name === name)!;
     const pose = poses.get(name)!;
@@ -111,6 +113,12 @@ function partGeometry(urdf: ReadUrdf, link: string, urdfDir: string, root: strin
         out.handlePoints.push(...g.points);
         if (g.box) out.handleBoxes.push(g.box);
       }
+    }
+    // Visual surfaces (mesh vertices) describe the shape more tightly than collision boxes.
+    for (const v of l.visuals) {
+      if (v.geometry.type !== 'mesh') continue;
+      const T = mat4Multiply(pose, mat4FromRpy(v.origin.rpy, v.origin.xyz));
+      out.surfacePoints.push(...geometryPoints(v.geometry, T, urdfDir, root).points);
     }
   }
   return out;
@@ -185,13 +193,23 @@ export function derivePolicy(urdf: ReadUrdf, jointName: string, task: 'drawer' |
     handleAxis = bar.axes[k]!;
     source = 'handle geometry';
   } else {
-    const pts = geo.handlePoints.length ? geo.handlePoints : geo.points;
-    let maxF = -Infinity;
-    for (const p of pts) maxF = Math.max(maxF, vec3.dot(p, front));
-    let cand = pts.filter((p) => vec3.dot(p, front) >= maxF - 0.01);
+    const pts = geo.handlePoints.length ? geo.handlePoints : geo.surfacePoints.length >= 8 ? geo.surfacePoints : geo.points;
+    let cand = pts;
     if (type === 'revolute') {
-      let maxR = 0;
-      for (const p of cand) maxR = Math.max(maxR, vec3.length(radialOf(p)));
+      // Keep the side of the axis where the part is (robust to stray points), then its far edge.
+      const rc = radialOf(centroid);
+      const rcl = vec3.length(rc);
+      if (rcl > 1e-6) {
+        const side = cand.filter((p) => vec3.dot(radialOf(p), rc) > 0.5 * rcl * vec3.length(radialOf(p)));
+        if (side.length >= 4) cand = side;
+      }
+    }
+    let maxF = -Infinity;
+    for (const p of cand) maxF = Math.max(maxF, vec3.dot(p, front));
+    cand = cand.filter((p) => vec3.dot(p, front) >= maxF - 0.01);
+    if (type === 'revolute') {
+      const radii = cand.map((p) => vec3.length(radialOf(p))).sort((a, b) => a - b);
+      const maxR = radii[Math.floor(0.95 * (radii.length - 1))] ?? 0;
       const far = cand.filter((p) => vec3.length(radialOf(p)) >= 0.85 * maxR);
       if (far.length) cand = far;
     }
