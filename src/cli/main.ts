@@ -7,6 +7,7 @@ import { simCommand } from './sim.js';
 import { policyCommand } from './policy.js';
 import { extractCommand, sampleCommand } from './extract.js';
 import { predictCommand, runCommand } from './run.js';
+import { evalCommand } from './eval.js';
 
 export function buildProgram(): Command {
   const program = new Command('partrm')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(runCommand());
   program.addCommand(predictCommand());
+  program.addCommand(evalCommand());
   program.addCommand(datasetCommand());
   program.addCommand(replayCommand());
   program.addCommand(serveCommand());
