@@ -49,7 +49,10 @@ class DragPositionNetMultiScale(nn.Module):
                 nn.Linear(hidden[1], c // 2),
             ) for c in channels
         ])
-        self.register_buffer('blur', gaussian_kernel(5, 1.0), persistent=False)
+        # one depthwise kernel per scale, as buffers so the ONNX graph holds them as constants
+        k = gaussian_kernel(5, 1.0)
+        for i, c in enumerate(channels):
+            self.register_buffer(f'blur{i}', k.expand(c // 2, 1, 5, 5).clone(), persistent=False)
 
     def drag_map(self, pts: torch.Tensor, emb: torch.Tensor, S: int) -> torch.Tensor:
         """pts [BV, N, 2] pixels, emb [BV, N, C] -> [BV, C, S, S] summed per cell (transposed quirk)."""
@@ -61,13 +64,11 @@ class DragPositionNetMultiScale(nn.Module):
         m = torch.matmul(emb.transpose(1, 2), onehot)                                # [BV, C, S*S]
         return m.reshape(m.shape[0], m.shape[1], S, S)
 
-    def blur_map(self, m: torch.Tensor) -> torch.Tensor:
-        C = m.shape[1]
-        S = m.shape[-1]
+    def blur_map(self, m: torch.Tensor, i: int, S: int) -> torch.Tensor:
         if S < 3:   # reflect padding of 2 needs at least 3 cells; tiny maps are left unblurred
             return m
-        w = self.blur.to(m.dtype).expand(C, 1, 5, 5)
-        return F.conv2d(F.pad(m, (2, 2, 2, 2), mode='reflect'), w, groups=C)
+        w = getattr(self, f'blur{i}')
+        return F.conv2d(F.pad(m, (2, 2, 2, 2), mode='reflect'), w, groups=w.shape[0])
 
     def forward(self, drags_start: torch.Tensor, drags_end: torch.Tensor):
         """drags [B, V, N, 2] -> lists of per-scale start/end maps [B*V, C/2, S, S]."""
@@ -77,7 +78,7 @@ class DragPositionNetMultiScale(nn.Module):
         fs = fourier_features(s, self.freqs, self.temperature)
         fe = fourier_features(e, self.freqs, self.temperature)
         starts, ends = [], []
-        for mlp, S in zip(self.linears_drags, self.scales):
-            starts.append(self.blur_map(self.drag_map(s, mlp(fs), S)))
-            ends.append(self.blur_map(self.drag_map(e, mlp(fe), S)))
+        for i, (mlp, S) in enumerate(zip(self.linears_drags, self.scales)):
+            starts.append(self.blur_map(self.drag_map(s, mlp(fs), S), i, S))
+            ends.append(self.blur_map(self.drag_map(e, mlp(fe), S), i, S))
         return starts, ends

@@ -26,6 +26,7 @@ class Options:
     attention_heads: int = 4
     norm_groups: int = 8           # LGM uses 32; tiny channels are too few for 32 groups to mean much
     skip_scale: float = math.sqrt(0.5)
+    # up_channels[i] must equal down_channels[-1 - i] (LGM's skip layout assumes it)
     # ---- drags ----
     drags: int = 10                # N propagated drags
     drag_space: int = 128          # drags are pixels of a drag_space x drag_space view-0 image
@@ -85,8 +86,8 @@ def micro() -> Options:
     return Options(
         name='micro', views=2, input_size=32, splat_size=16,
         down_channels=(8, 16, 16, 16), down_attention=(False, False, True, True),
-        up_channels=(16, 16, 8), up_attention=(True, True, False),
-        layers_per_block=1, attention_heads=2, norm_groups=4, drags=4, drag_space=64,
+        up_channels=(16, 16, 16), up_attention=(True, True, False),
+        layers_per_block=2, attention_heads=2, norm_groups=4, drags=4, drag_space=64,
         drag_hidden=(16, 16),
     )
 
