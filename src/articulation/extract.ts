@@ -75,7 +75,7 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
   await meshoptReady();
   input.signal?.throwIfAborted();
   const t0 = performance.now();
-  const fit = fitJoint(A, B, { drags: input.drags3d ?? [], seed: input.seed ?? 1 });
+  const fit = fitJoint(A, B, { drags: input.drags3d ?? [], seed: input.seed ?? 1, segmentDragged: true });
   const fitMs = performance.now() - t0;
   input.signal?.throwIfAborted();
   const nA = A.length / 3, nB = B.length / 3;

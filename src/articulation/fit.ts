@@ -40,13 +40,15 @@ export interface FitOptions {
   seed?: number;
   /** Override of the change threshold (input units); default from the point spacing. */
   changeThreshold?: number;
+  /** Also label the dragged cloud's moving points (for meshes; default false: the joint does not need it). */
+  segmentDragged?: boolean;
 }
 
 export interface JointFit extends JointEstimate {
   /** The full rigid motion of the part (initial -> dragged) under the chosen joint model. */
   transform: Rigid;
   movingIndices: Uint32Array;
-  /** Indices of the moving points in the dragged cloud. */
+  /** Indices of the moving points in the dragged cloud (empty unless `segmentDragged`). */
   movingIndicesDragged: Uint32Array;
   /** Indices of the points kept after outlier removal, per cloud. */
   keptInitial: Uint32Array;
@@ -333,6 +335,45 @@ function angleCandidates(a: Vec3, np: Float32Array, nq: Float32Array, peaks = 2)
   return out;
 }
 
+/** Open-addressing integer hash map (key -> count) for vote histograms; no allocation per vote. */
+class VoteMap {
+  private keys: Int32Array;
+  private vals: Int32Array;
+  private mask: number;
+  size = 0;
+  constructor(capacity: number) {
+    let c = 1024;
+    while (c < capacity * 2) c <<= 1;
+    this.keys = new Int32Array(c).fill(-1);
+    this.vals = new Int32Array(c);
+    this.mask = c - 1;
+  }
+  private slot(k: number): number {
+    let h = Math.imul(k, 0x9e3779b1) >>> 0;
+    for (;;) {
+      const i = h & this.mask;
+      const cur = this.keys[i]!;
+      if (cur === k || cur === -1) return i;
+      h++;
+    }
+  }
+  add(k: number): void {
+    const i = this.slot(k);
+    if (this.keys[i] === -1) {
+      this.keys[i] = k;
+      this.size++;
+    }
+    this.vals[i]!++;
+  }
+  get(k: number): number {
+    const i = this.slot(k);
+    return this.keys[i] === k ? this.vals[i]! : 0;
+  }
+  forEach(f: (k: number, v: number) => void): void {
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i]! >= 0) f(this.keys[i]!, this.vals[i]!);
+  }
+}
+
 /** Top translation peaks of q - R p over sampled pairs (3D vote histogram + mean shift). */
 function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, cell: number, maxShift: number, peaks: number): Vec3[] {
   const np = ps.length / 3, nq = qs.length / 3;
@@ -343,36 +384,32 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
     rp[3 * i + 1] = R[3]! * x + R[4]! * y + R[5]! * z;
     rp[3 * i + 2] = R[6]! * x + R[7]! * y + R[8]! * z;
   }
-  const votes = new Map<number, number>();
+  // Cells index a 1024^3 box centred on zero shift (10 bits per axis); the shift is bounded.
   const inv = 1 / cell;
-  const key = (x: number, y: number, z: number): number => ((Math.floor(x * inv) + 512) * 1024 + Math.floor(y * inv) + 512) * 1024 + Math.floor(z * inv) + 512;
+  const B = 512;
+  const pack = (x: number, y: number, z: number): number => ((x + B) << 20) | ((y + B) << 10) | (z + B);
+  const votes = new VoteMap(np * nq);
   const m2 = maxShift * maxShift;
   for (let i = 0; i < np; i++) {
     const px = rp[3 * i]!, py = rp[3 * i + 1]!, pz = rp[3 * i + 2]!;
     for (let j = 0; j < nq; j++) {
       const x = qs[3 * j]! - px, y = qs[3 * j + 1]! - py, z = qs[3 * j + 2]! - pz;
       if (x * x + y * y + z * z > m2) continue;
-      const k = key(x, y, z);
-      votes.set(k, (votes.get(k) ?? 0) + 1);
+      const cx = Math.floor(x * inv), cy = Math.floor(y * inv), cz = Math.floor(z * inv);
+      if (cx < -B + 2 || cx > B - 3 || cy < -B + 2 || cy > B - 3 || cz < -B + 2 || cz > B - 3) continue;
+      votes.add(pack(cx, cy, cz));
     }
   }
+  const decode = (k: number): [number, number, number] => [(k >> 20) - B, ((k >> 10) & 1023) - B, (k & 1023) - B];
   // Sum over 3x3x3 neighbourhoods so a peak split across cells still wins.
-  const decode = (k: number): [number, number, number] => {
-    const z = (k % 1024) - 512;
-    const y = (Math.floor(k / 1024) % 1024) - 512;
-    const x = Math.floor(k / 1048576) - 512;
-    return [x, y, z];
-  };
   const scored: Array<[number, number]> = [];
-  for (const [k, v] of votes) {
-    if (v < 2) continue;
+  votes.forEach((k, v) => {
+    if (v < 2) return;
     const [x, y, z] = decode(k);
     let s = 0;
-    for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
-      s += votes.get(((x + dx + 512) * 1024 + y + dy + 512) * 1024 + z + dz + 512) ?? 0;
-    }
+    for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) s += votes.get(pack(x + dx, y + dy, z + dz));
     scored.push([k, s + v]);
-  }
+  });
   scored.sort((a, b) => b[1] - a[1]);
   const out: Vec3[] = [];
   for (const [k] of scored) {
@@ -380,12 +417,13 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
     const [x, y, z] = decode(k);
     let c: Vec3 = [(x + 0.5) * cell, (y + 0.5) * cell, (z + 0.5) * cell];
     if (out.some((o) => norm([o[0] - c[0], o[1] - c[1], o[2] - c[2]]) < 3 * cell)) continue;
-    // Mean shift over the votes' cells within 1.5 cells.
+    // Mean shift over the neighbouring cells' votes.
     for (let it = 0; it < 3; it++) {
       let sx = 0, sy = 0, sz = 0, sw = 0;
       const cx = Math.floor(c[0] * inv), cy = Math.floor(c[1] * inv), cz = Math.floor(c[2] * inv);
       for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
-        const v = votes.get(((cx + dx + 512) * 1024 + cy + dy + 512) * 1024 + cz + dz + 512) ?? 0;
+        const v = votes.get(pack(cx + dx, cy + dy, cz + dz));
+        if (v === 0) continue;
         const px = (cx + dx + 0.5) * cell, py = (cy + dy + 0.5) * cell, pz = (cz + dz + 0.5) * cell;
         const w = v * Math.exp(-((px - c[0]) ** 2 + (py - c[1]) ** 2 + (pz - c[2]) ** 2) / (2 * cell * cell));
         sx += w * px; sy += w * py; sz += w * pz; sw += w;
@@ -685,7 +723,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const normalsA = new NormalCache(A), normalsB = new NormalCache(B);
 
   // Subsets for voting and scoring.
-  const vA = subsample(cA, 160, rng), vB = subsample(cB, 160, rng);
+  const vA = subsample(cA, 130, rng), vB = subsample(cB, 130, rng);
   const sA = subsample(cA, 600, rng), sB = subsample(cB, 600, rng);
   const voteA = gather(A.points, vA), voteB = gather(B.points, vB);
   const scoreA = gather(A.points, sA), scoreB = gather(B.points, sB);
@@ -707,8 +745,8 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
-  const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 1000, rng);
-  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, A.tree, 30), 3), A.points, subsample(allA, 400, rng));
+  const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 600, rng);
+  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, A.tree, 20), 3), A.points, subsample(allA, 300, rng));
   const nrmA = normalsOf(A.points, vA, A.tree, 20);
   const nrmB = normalsOf(B.points, vB, B.tree, 20);
   const axes: Vec3[] = [...frame];
@@ -809,7 +847,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   let rigidT = prisT, rigidScore = -1;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
   for (const c of rank(rotCands).slice(0, 4)) {
-    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'rigid', 10);
+    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'rigid', 7);
     const s = score(T);
     if (s > rigidScore) {
       rigidT = T;
@@ -817,7 +855,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     }
     const sc = screwOf(T, nearChanged);
     if (sc.angle < 1e-3) continue;
-    const R = icp(rigidRevolute(sc.axis, sc.point, sc.angle), refineA, refineB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 8);
+    const R = icp(rigidRevolute(sc.axis, sc.point, sc.angle), refineA, refineB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
     const adj = revScore(R);
     if (adj > revAdjusted) {
       revAdjusted = adj;
@@ -875,9 +913,11 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const moving = segmentMoving(A, B.tree, T, tau);
   const movingIdx: number[] = [];
   for (let i = 0; i < moving.length; i++) if (moving[i]) movingIdx.push(A.index[i]!);
-  const movingB = segmentMoving(B, A.tree, rigidInverse(T), tau);
   const movingIdxB: number[] = [];
-  for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
+  if (options.segmentDragged) {
+    const movingB = segmentMoving(B, A.tree, rigidInverse(T), tau);
+    for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
+  }
   const movingSel = Uint32Array.from({ length: moving.length }, (_, i) => i).filter((i) => moving[i] === 1);
   const partCentre = movingSel.length > 0 ? centroid(movingSel, A.points) : nearChanged;
 
