@@ -4,11 +4,14 @@
  *   unless CUDA loads; session load time;
  * - pipeline: image + drags -> URDF on the bundled sample (samples/cabinet), median wall time, the
  *   share spent outside the model, per-step medians, peak RSS;
+ * - accuracy: the full pipeline (image + one dataset drag -> joint) on freshly generated objects
+ *   (seeds never trained on): joint type accuracy and median axis angle error, trashcan (the
+ *   unseen category) separately;
  * - segmenters: mean IoU (and precision) of the weight-free segmenters with the part under the click on
  *   the view-0 images of a freshly generated dataset (all 8 categories).
  *
  * Usage: npx tsx bench/model.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
- *        [--providers cpu] [--json]
+ *        [--accuracy-objects 24] [--providers cpu] [--json]
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +23,10 @@ import { evaluateSegmenter } from '../src/drag/evaluate.js';
 import { GraphSegmenter } from '../src/drag/graph.js';
 import { RegionGrowSegmenter } from '../src/drag/region.js';
 import { PartRMModel } from '../src/model/model.js';
+import { axisAngleErrorDeg } from '../src/articulation/rigid.js';
+import { decodePngRgba } from '../src/core/image.js';
+import { readNpy } from '../src/dataset/read.js';
+import { readFile } from 'node:fs/promises';
 import type { ExecutionProvider } from '../src/model/session.js';
 import { PartRMPipeline, defaultManifestPath, resolveManifestPath } from '../src/pipeline.js';
 
@@ -35,6 +42,7 @@ const providers = arg('providers', 'cuda,cpu').split(',') as ExecutionProvider[]
 const fallbackModel = 'test/fixtures/model-runtime/part-manifest.json';
 const modelArg = arg('model', existsSync(defaultManifestPath()) ? defaultManifestPath() : fallbackModel);
 const manifestPath = resolveManifestPath(modelArg);
+const pipelineModelIsFixture = manifestPath.includes('test/fixtures/');
 
 const median = (a: number[]): number => {
   const s = [...a].sort((x, y) => x - y);
@@ -93,6 +101,52 @@ const drags = readDragsFile('samples/cabinet/drags.json');
   say('pipeline_share_outside_model', 1 - inference / median(totals));
   say('pipeline_joint', joint);
   say('peak_rss_mb', process.resourceUsage().maxRSS / 1024);
+}
+
+// Pipeline accuracy on held-out seeds.
+{
+  const accObjects = Number(arg('accuracy-objects', '24'));
+  const dir = await mkdtemp(join(tmpdir(), 'partrm-bench-acc-'));
+  const pipeline = await PartRMPipeline.create({ model: manifestPath, session: { providers } });
+  try {
+    const index = await generateDataset({ ...DEFAULT_GENERATE, out: join(dir, 'd'), objects: accObjects, size, views: 1, statesPerPart: 6, points: 2000, dragsPerPair: 4, seed: 987654 });
+    const groups: Record<string, { n: number; typeOk: number; angles: number[]; failed: number }> = {};
+    for (const obj of index.objects) {
+      const group = obj.category === 'trashcan' ? 'unseen (trashcan)' : 'seen categories';
+      for (const d of obj.drags) {
+        const S = d.states.length;
+        if ((d.counts[0]?.[S - 1] ?? 0) === 0) continue;
+        const npy = await readNpy(join(dir, 'd'), d.file);
+        const K = npy.shape[2]!;
+        const o = (S - 1) * K * 4;
+        const state = obj.states.find((st) => st.id === d.states[0])!;
+        const image = decodePngRgba(await readFile(join(dir, 'd', state.rgba[0]!)));
+        for (let p = 3; p < image.data.length; p += 4) image.data[p] = 255;
+        const truth = obj.joints[d.joint]!;
+        const g = (groups[group] ??= { n: 0, typeOk: 0, angles: [], failed: 0 });
+        g.n++;
+        try {
+          const r = await pipeline.run({ image, drags: [{ start: [Number(npy.data[o]), Number(npy.data[o + 1])], end: [Number(npy.data[o + 2]), Number(npy.data[o + 3])] }] });
+          const j = r.articulation.joints[0]!;
+          if (j.type === truth.type) g.typeOk++;
+          g.angles.push(axisAngleErrorDeg(j.axis, truth.axis));
+        } catch {
+          g.failed++;
+        }
+      }
+    }
+    say('accuracy_dataset', `${accObjects} objects, seed 987654 (never trained on), ${size}px, one drag closed -> open per joint`);
+    if (pipelineModelIsFixture) say('accuracy_note', 'analytic fixture model (moves the dragged region towards the camera): figures are not a model result');
+    for (const [k, g] of Object.entries(groups)) {
+      say(`accuracy_${k.split(' ')[0]}_joints`, g.n);
+      say(`accuracy_${k.split(' ')[0]}_type_accuracy`, g.typeOk / Math.max(1, g.n));
+      say(`accuracy_${k.split(' ')[0]}_median_axis_error_deg`, median(g.angles));
+      say(`accuracy_${k.split(' ')[0]}_failures`, g.failed);
+    }
+  } finally {
+    await pipeline.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 // Segmenter IoU on a generated dataset.
