@@ -13,6 +13,7 @@ ARGUMENTS = [
     ('model', 'default', 'model directory, manifest.json or .onnx (default: the shipped model)'),
     ('output_dir', '/tmp/partrm_bridge', 'per-request outputs (request-NNNNNN/)'),
     ('sim_backend', 'local', 'simulation backend: local (MuJoCo in-process) or listen:PORT'),
+    ('simulate', 'none', 'none, or evaluate: roll each URDF out in simulation and publish ~/policy'),
     ('image_topic', '/camera/image_raw', 'sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8)'),
     ('camera_info_topic', '/camera/camera_info', 'sensor_msgs/CameraInfo'),
     ('drags_topic', '~/drags', 'partrm/msg/DragArray'),

@@ -11,6 +11,7 @@ import { intrinsicsToCameraInfo } from '../src/ros/camera-info.js';
 import { codec, schemaText } from '../src/ros/messages.js';
 import { BagWriter, readBag, type BagMessage } from '../src/ros/mcap.js';
 import { replayBag } from '../src/ros/replay.js';
+import { RolloutSummarySchema, movableJoint, type Simulate } from '../src/ros/simulate.js';
 import { pointCloud2ToPoints } from '../src/ros/outputs.js';
 import { ArticulationJsonSchema, ROS_TYPE, StatusSchema, type PointCloud2Msg } from '../src/ros/types.js';
 import { rigCameras } from '../src/core/camera.js';
@@ -54,11 +55,13 @@ test('replayed bag with images and drags yields URDF and articulation messages i
   else console.log(`# replay acceptance: real pipeline, model ${model}, sample ${sample.name}`);
   try {
     await inputBag(join(dir, 'in.mcap'));
-    const summary = await replayBag({ bag: join(dir, 'in.mcap'), outDir: join(dir, 'out'), write: join(dir, 'out.mcap'), pipeline });
+    // With a stand-in for the optional rollout (the MuJoCo one is exercised by `partrm replay --simulate`).
+    const simulate: Simulate = async ({ request, urdf }) => ({ request, joint: movableJoint(urdf)!.name, task: 'drawer', success_rate: 1, trials: 1, final_states: [0.3], trajectory: { t: [0, 1], joint: [0, 0.3] } });
+    const summary = await replayBag({ bag: join(dir, 'in.mcap'), outDir: join(dir, 'out'), write: join(dir, 'out.mcap'), pipeline, simulate });
     assert.equal(summary.messages, 7);
     assert.deepEqual(summary.used, { image: '/camera/image_raw', cameraInfo: '/camera/camera_info', drags: '/partrm_bridge/drags', dragsJson: '/partrm_bridge/drags_json' });
     assert.equal(summary.done, 2, JSON.stringify(summary));
-    assert.equal(summary.warnings, 3); // drags before any image, yuv422 image, invalid JSON
+    assert.equal(summary.warnings, 3, JSON.stringify(summary)); // drags before any image, yuv422 image, invalid JSON
     const out = await collect(join(dir, 'out.mcap'));
     const on = (t: string) => out.filter((m) => m.channel.topic === `/partrm_bridge/${t}`);
     assert.equal(on('urdf').length, 2);
@@ -79,6 +82,12 @@ test('replayed bag with images and drags yields URDF and articulation messages i
     assert.ok(on('urdf')[0]!.logTime >= 3n * S && on('urdf')[1]!.logTime >= 5n * S);
     const cloud = pointCloud2ToPoints(codec<PointCloud2Msg>(ROS_TYPE.pointCloud2).decode(on('gaussians')[0]!.data));
     assert.ok(cloud.positions.length > 0);
+    {
+      const policies = on('policy').map((m) => RolloutSummarySchema.parse(JSON.parse(codec<{ data: string }>(ROS_TYPE.string).decode(m.data).data)));
+      assert.equal(policies.length, 2);
+      assert.ok(policies.every((p) => p.trials === 1 && p.trajectory && p.trajectory.t.length > 1 && p.joint.length > 0));
+      assert.ok(existsSync(join(dir, 'out', 'request-000001', 'rollout.json')));
+    }
     const statuses = on('status').map((m) => StatusSchema.parse(JSON.parse(codec<{ data: string }>(ROS_TYPE.string).decode(m.data).data)));
     assert.deepEqual(statuses.filter((s) => s.level === 'warn').map((s) => s.event), ['no_image', 'bad_image', 'bad_drags']);
     // The schemas in the output bag are self-contained ros2msg text.

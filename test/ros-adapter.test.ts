@@ -51,21 +51,21 @@ test('rclnodejs adapter: parameters, best-effort depth-1 raw image subscription,
   const pipeline = fakePipeline();
   let stop!: () => void;
   const until = new Promise<void>((r) => (stop = r));
-  let ready!: () => void;
-  const up = new Promise<void>((r) => (ready = r));
-  const done = runRosBridge({ rclnodejs: fake.rcl, pipeline, until, onReady: () => ready() });
-  await up;
+  let ready!: (b: BridgeNode) => void;
+  const up = new Promise<BridgeNode>((r) => (ready = r));
+  const done = runRosBridge({ rclnodejs: fake.rcl, pipeline, until, onReady: (info) => ready(info.bridge) });
+  const bridge = await up;
   try {
     const image = fake.subs.find((s) => s.topic === '/cam/image')!;
     assert.equal(image.type, ROS_TYPE.image);
     assert.equal(image.options.isRaw, true);
     assert.deepEqual({ ...(image.options.qos as object) }, { history: 1, depth: 1, reliability: 2, durability: 2 });
     assert.deepEqual(fake.subs.map((s) => s.topic).sort(), ['/cam/image', '/camera/camera_info', '/partrm_bridge/drags', '/partrm_bridge/drags_json']);
-    assert.deepEqual(fake.pubs.map((p) => p.topic).sort(), ['/partrm_bridge/articulation', '/partrm_bridge/gaussians', '/partrm_bridge/markers', '/partrm_bridge/status', '/partrm_bridge/urdf']);
+    assert.deepEqual(fake.pubs.map((p) => p.topic).sort(), ['/partrm_bridge/articulation', '/partrm_bridge/gaussians', '/partrm_bridge/markers', '/partrm_bridge/policy', '/partrm_bridge/status', '/partrm_bridge/urdf']);
     image.cb(Buffer.from(codec(ROS_TYPE.image).encode(rgbaToImageMsg(renderSample(64), 'bgr8'))));
     fake.subs.find((s) => s.topic === '/partrm_bridge/drags_json')!.cb(Buffer.from(codec(ROS_TYPE.string).encode({ data: '{"drags":[{"start":[30,30],"end":[40,35]}]}' })));
     image.cb(Buffer.from([0, 1, 0, 0, 9])); // truncated CDR -> warning, node keeps going
-    await new Promise((r) => setTimeout(r, 50));
+    await bridge.idle();
     const urdf = fake.pubs.find((p) => p.topic === '/partrm_bridge/urdf')!;
     assert.equal(urdf.sent.length, 1);
     const cloud = fake.pubs.find((p) => p.topic === '/partrm_bridge/gaussians')!.sent[0] as { header: { frame_id: string } };

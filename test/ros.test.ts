@@ -14,6 +14,7 @@ import { ArticulationJsonSchema, ROS_TYPE, StatusSchema, type DragArrayMsg, type
 import { boxGaussians, fakePipeline } from './fixtures/ros/fake-pipeline.js';
 import { acceptancePipeline } from './fixtures/ros/real-pipeline.js';
 import { defaultSample } from '../src/web/server.js';
+import { RolloutSummarySchema, movableJoint } from '../src/ros/simulate.js';
 
 function testImage(w: number, h: number): RgbaImage {
   const data = new Uint8Array(w * h * 4);
@@ -283,4 +284,38 @@ test('1,000 malformed messages: one warning each on ~/status, then the next vali
   assert.equal(urdf.length, 1);
   assert.match((urdf[0]!.msg as { data: string }).data, /<joint [^>]*type="(prismatic|revolute)"/);
   await pipeline.dispose();
+});
+
+test('optional rollout: ~/policy and rollout.json after the URDF; a failing simulation is a warning, not a failed request', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'partrm-ros-'));
+  try {
+    const out: NodeOutput[] = [];
+    let fail = false;
+    const node = new BridgeNode({
+      pipeline: fakePipeline(),
+      outDir: dir,
+      publish: (o) => void out.push(o),
+      simulate: async ({ request, urdf, dir: d }) => {
+        if (fail) throw new Error('BridgeSim: no simulator');
+        assert.ok(existsSync(join(d, 'robot.urdf')));
+        return { request, joint: movableJoint(urdf)!.name, task: 'drawer', success_rate: 0.5, trials: 2, final_states: [0.1, 0.4], trajectory: { t: [0, 0.5, 1], joint: [0, 0.2, 0.4] } };
+      },
+    });
+    node.handleImage(rgbaToImageMsg(testImage(16, 16), 'rgb8', header));
+    node.handleDrags(dragArray([[1, 1, 6, 2]]));
+    await node.idle();
+    const policy = out.filter((o) => o.topic === 'policy');
+    assert.equal(policy.length, 1);
+    assert.equal(RolloutSummarySchema.parse(JSON.parse((policy[0]!.msg as { data: string }).data)).joint, 'j');
+    assert.ok(existsSync(join(dir, 'request-000001', 'rollout.json')));
+    assert.ok(out.findIndex((o) => o.topic === 'urdf') < out.findIndex((o) => o.topic === 'policy'));
+    fail = true;
+    node.handleDrags(dragArray([[1, 1, 6, 2]]));
+    await node.idle();
+    const s = out.filter((o) => o.topic === 'status').map((o) => StatusSchema.parse(JSON.parse((o.msg as { data: string }).data)));
+    assert.deepEqual(s.slice(-2).map((x) => [x.level, x.event]), [['warn', 'simulation_failed'], ['info', 'done']]);
+    assert.equal(node.stats.done, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

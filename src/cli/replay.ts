@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { createBridgePipeline } from '../ros/pipeline-seam.js';
+import { simRollout } from '../ros/simulate.js';
+import { createSimBackend } from '../sim/backend.js';
 import { DEFAULT_NODE_NAME, defaultTopics, replayBag } from '../ros/replay.js';
 
 export function replayCommand(): Command {
@@ -17,9 +19,12 @@ export function replayCommand(): Command {
     .option('--drags-topic <topic>', `partrm/msg/DragArray topic (default ${d.drags}, or the bag's only DragArray topic)`)
     .option('--drags-json-topic <topic>', `std_msgs/String JSON drags topic (default ${d.dragsJson})`)
     .option('--node-name <name>', 'node name: outputs go to /<name>/<topic>', DEFAULT_NODE_NAME)
+    .option('--simulate', 'roll each URDF out in simulation (opening policy derived from the URDF) and publish ~/policy')
+    .option('--sim <backend>', 'simulation backend: local (MuJoCo in-process) or listen:PORT', 'local')
     .option('--quiet', 'no per-event log lines')
-    .action(async (o: { bag: string; out: string; write?: string; model?: string; imageTopic?: string; cameraInfoTopic?: string; dragsTopic?: string; dragsJsonTopic?: string; nodeName: string; quiet?: boolean }) => {
+    .action(async (o: { bag: string; out: string; write?: string; model?: string; imageTopic?: string; cameraInfoTopic?: string; dragsTopic?: string; dragsJsonTopic?: string; nodeName: string; quiet?: boolean; simulate?: boolean; sim: string }) => {
       if (!existsSync(o.bag)) throw new Error(`Replay: --bag ${o.bag} does not exist`);
+      const runner = o.simulate ? createSimBackend(o.sim) : undefined;
       const pipeline = await createBridgePipeline(o.model ? { model: o.model } : {});
       try {
         const topics: Record<string, string> = {};
@@ -35,12 +40,14 @@ export function replayCommand(): Command {
           pipeline,
           topics,
           nodeName: o.nodeName,
+          ...(runner ? { simulate: simRollout(runner) } : {}),
           ...(o.quiet ? {} : { log: (level, text) => console.error(`[${level}] ${text}`) }),
         });
         const used = Object.entries(s.used).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ');
         console.log(`replayed ${s.messages} messages (${used}) in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${s.requests} requests, ${s.done} done, ${s.failed} failed, ${s.warnings} warnings; published ${JSON.stringify(s.published)}${o.write ? ` -> ${o.write}` : ''}`);
         if (s.requests > 0 && s.done === 0) process.exitCode = 1;
       } finally {
+        await runner?.close();
         await pipeline.dispose();
       }
     });

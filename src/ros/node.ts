@@ -24,6 +24,7 @@ import { dragArrayToDragSet, dragJsonToDragSet, resolveDrags, type DragSet } fro
 import { imageMsgToRgba, isImageEncoding, IMAGE_ENCODINGS } from './image.js';
 import { asciiJson, codec, timeFromMs, xmlAscii } from './messages.js';
 import { articulationMarkers, articulationToJson, gaussiansToPointCloud2, movingGaussianIndices, statusMessage, type MarkerOptions } from './outputs.js';
+import type { RolloutSummary, Simulate } from './simulate.js';
 import { ROS_TYPE, type ArticulationJson, type CameraInfoMsg, type DragArrayMsg, type Header, type ImageMsg, type NodeInput, type NodeOutput, type RosTime, type RosTypeName, type Status, type StatusLevel, type StringMsg } from './types.js';
 
 export interface BridgeNodeOptions {
@@ -41,6 +42,8 @@ export interface BridgeNodeOptions {
   /** Human-readable log lines (default: none). */
   log?: (level: StatusLevel, text: string) => void;
   markers?: MarkerOptions;
+  /** Optional rollout of each request's URDF in simulation (see simulate.ts): ~/policy + rollout.json. */
+  simulate?: Simulate;
 }
 
 export interface BridgeStats {
@@ -71,6 +74,10 @@ export interface RunOutcome {
   /** The request's output directory (when the node has an outDir). */
   dir: string | undefined;
   articulation: ArticulationJson;
+  /** Every output file of the request (the pipeline's and the bridge's), name -> absolute path. */
+  files: Record<string, string>;
+  /** The simulated rollout, when the node simulates and it succeeded. */
+  rollout?: RolloutSummary;
 }
 
 export class BridgeNode {
@@ -293,7 +300,7 @@ export class BridgeNode {
       const header: Header = { stamp: req.image.header?.stamp ?? this.#now(), frame_id: frameId };
       const moving = movingGaussianIndices(result.articulation, result.initial, result.dragged);
       const files = { ...result.files };
-      const timings = { ...result.timings, bridge_total_ms: performance.now() - t0 };
+      const timings: Record<string, number> = { ...result.timings, bridge_total_ms: performance.now() - t0 };
       if (dir) {
         if (!Object.keys(files).some((k) => k.endsWith('.urdf') || files[k]!.endsWith('.urdf'))) {
           const p = join(dir, 'robot.urdf');
@@ -312,10 +319,26 @@ export class BridgeNode {
       await this.#publish({ topic: 'articulation', type: ROS_TYPE.string, msg: { data: asciiJson(art) } });
       await this.#publish({ topic: 'gaussians', type: ROS_TYPE.pointCloud2, msg: gaussiansToPointCloud2(result.dragged, header) });
       await this.#publish({ topic: 'markers', type: ROS_TYPE.markerArray, msg: articulationMarkers(result.articulation, result.initial, result.dragged, header, this.#opts.markers) });
+      let rollout: RolloutSummary | undefined;
+      if (this.#opts.simulate && dir) {
+        try {
+          const t1 = performance.now();
+          rollout = await this.#opts.simulate({ request: req.id, dir, urdf: result.urdf, files, signal });
+          if (rollout.trajectory) {
+            const p = join(dir, 'rollout.json');
+            await writeFileAtomic(p, JSON.stringify(rollout) + '\n');
+            files['rollout.json'] = p;
+          }
+          timings['simulate'] = performance.now() - t1;
+          await this.#publish({ topic: 'policy', type: ROS_TYPE.string, msg: { data: asciiJson(rollout) } });
+        } catch (err) {
+          this.warn('simulation_failed', `request ${req.id}: ${(err as Error).message}`);
+        }
+      }
       this.lastResult = { request: req.id, result, image, drags: req.drags };
       this.stats.done++;
-      this.#status('info', 'done', `request ${req.id}: ${result.articulation.joints.map((j) => j.type).join(', ') || 'no joint'} in ${(performance.now() - t0).toFixed(0)} ms`, req.id, { timings, dir });
-      req.settle?.resolve({ request: req.id, result, dir, articulation: art });
+      this.#status('info', 'done', `request ${req.id}: ${result.articulation.joints.map((j) => j.type).join(', ') || 'no joint'} in ${(performance.now() - t0).toFixed(0)} ms${rollout ? `; simulated opening success ${(rollout.success_rate * 100).toFixed(0)}% of ${rollout.trials}` : ''}`, req.id, { timings, dir });
+      req.settle?.resolve({ request: req.id, result, dir, articulation: art, files, ...(rollout ? { rollout } : {}) });
     } catch (err) {
       this.stats.failed++;
       this.#status('error', 'failed', `request ${req.id}: ${(err as Error).message}`, req.id);

@@ -2,7 +2,8 @@
  * The rclnodejs adapter: the only module that touches rclnodejs, loaded with a dynamic import so
  * the package builds and runs everywhere else without ROS 2. It runs the bridge node:
  *
- *   parameters  model ('default' = the shipped one), output_dir, sim_backend, image_topic, camera_info_topic, drags_topic,
+ *   parameters  model ('default' = the shipped one), output_dir, sim_backend, simulate (none |
+ *               evaluate: roll each URDF out in simulation, ~/policy), image_topic, camera_info_topic, drags_topic,
  *               drags_json_topic, frame_id, web_host, web_port (< 0: no page)
  *   subscribes  image + camera_info (best effort, keep last 1, raw CDR), ~/drags (DragArray),
  *               ~/drags_json (std_msgs/String); all decoded here with the bridge's codecs
@@ -15,6 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Pipeline } from '../pipeline.js';
 import { BridgeNode } from './node.js';
+import { simRollout } from './simulate.js';
 import { createBridgePipeline } from './pipeline-seam.js';
 import { DEFAULT_NODE_NAME, defaultTopics, type BridgeTopics } from './replay.js';
 import { bridgePublisher, subscribeBridge, type QosKind, type RosTransport } from './transport.js';
@@ -82,6 +84,7 @@ export interface BridgeParams {
   model: string;
   output_dir: string;
   sim_backend: string;
+  simulate: string;
   image_topic: string;
   camera_info_topic: string;
   drags_topic: string;
@@ -97,6 +100,7 @@ export function defaultParams(nodeName = DEFAULT_NODE_NAME): BridgeParams {
     model: 'default',
     output_dir: '/tmp/partrm_bridge',
     sim_backend: 'local',
+    simulate: 'none',
     image_topic: t.image,
     camera_info_topic: t.cameraInfo,
     drags_topic: '~/drags',
@@ -174,7 +178,10 @@ export async function runRosBridge(options: RunBridgeOptions = {}): Promise<void
   mkdirSync(params.output_dir, { recursive: true });
   const transport = new RclTransport(rcl, ros);
   const logLine = (level: StatusLevel, text: string): void => (level === 'error' ? log.error(text) : level === 'warn' ? log.warn(text) : log.info(text));
-  const bridge = new BridgeNode({ pipeline, publish: bridgePublisher(transport, nodeName, ns), outDir: params.output_dir, frameId: params.frame_id, log: logLine });
+  // (not "off": YAML reads an unquoted off as a boolean in launch files)
+  if (params.simulate !== 'none' && params.simulate !== 'evaluate') throw new Error(`RclnodejsAdapter: parameter simulate must be none or evaluate, got "${params.simulate}"`);
+  const runner = params.simulate === 'evaluate' ? (await import('../sim/backend.js')).createSimBackend(params.sim_backend) : undefined;
+  const bridge = new BridgeNode({ pipeline, publish: bridgePublisher(transport, nodeName, ns), outDir: params.output_dir, frameId: params.frame_id, log: logLine, ...(runner ? { simulate: simRollout(runner) } : {}) });
   subscribeBridge(transport, bridge, topics);
   let web: { url: string; close(): Promise<void> } | undefined;
   if (params.web_port >= 0) {
@@ -198,6 +205,7 @@ export async function runRosBridge(options: RunBridgeOptions = {}): Promise<void
   log.info('shutting down');
   await web?.close();
   await bridge.close();
+  await runner?.close();
   await pipeline.dispose();
   ros.destroy();
   if (!rcl.isShutdown?.()) rcl.shutdown();

@@ -9,6 +9,7 @@ import type { Pipeline } from '../pipeline.js';
 import { BagWriter, readBag, type BagChannel } from './mcap.js';
 import { codecFromSchema, timeFromNs, type Codec } from './messages.js';
 import { BridgeNode } from './node.js';
+import type { Simulate } from './simulate.js';
 import { ROS_TYPE, type CameraInfoMsg, type DragArrayMsg, type ImageMsg, type NodeOutput, type OutputTopic, type StatusLevel, type StringMsg } from './types.js';
 
 export interface BridgeTopics {
@@ -34,6 +35,8 @@ export interface ReplayOptions {
   topics?: Partial<BridgeTopics>;
   nodeName?: string;
   log?: (level: StatusLevel, text: string) => void;
+  /** Optional rollout of each URDF in simulation (published on ~/policy). */
+  simulate?: Simulate;
 }
 
 export interface ReplaySummary {
@@ -68,7 +71,7 @@ export async function replayBag(o: ReplayOptions): Promise<ReplaySummary> {
     outTime = now > outTime ? now : outTime + 1n;
     if (writer) pending.push(writer.write(`/${nodeName}/${out.topic}`, out.type, out.msg, outTime));
   };
-  const node = new BridgeNode({ pipeline: o.pipeline, publish, outDir: o.outDir, now: () => timeFromNs(now), ...(o.log ? { log: o.log } : {}) });
+  const node = new BridgeNode({ pipeline: o.pipeline, publish, outDir: o.outDir, now: () => timeFromNs(now), ...(o.log ? { log: o.log } : {}), ...(o.simulate ? { simulate: o.simulate } : {}) });
 
   const assign = (c: BagChannel): void => {
     for (const kind of Object.keys(topics) as Kind[]) {

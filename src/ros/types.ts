@@ -153,6 +153,7 @@ export type NodeOutput =
   | { topic: 'urdf'; type: typeof ROS_TYPE.string; msg: StringMsg }
   | { topic: 'articulation'; type: typeof ROS_TYPE.string; msg: StringMsg }
   | { topic: 'status'; type: typeof ROS_TYPE.string; msg: StringMsg }
+  | { topic: 'policy'; type: typeof ROS_TYPE.string; msg: StringMsg }
   | { topic: 'gaussians'; type: typeof ROS_TYPE.pointCloud2; msg: PointCloud2Msg }
   | { topic: 'markers'; type: typeof ROS_TYPE.markerArray; msg: MarkerArrayMsg };
 export type OutputTopic = NodeOutput['topic'];
@@ -161,6 +162,7 @@ export const OUTPUT_TYPES: { [K in OutputTopic]: Extract<NodeOutput, { topic: K 
   urdf: ROS_TYPE.string,
   articulation: ROS_TYPE.string,
   status: ROS_TYPE.string,
+  policy: ROS_TYPE.string,
   gaussians: ROS_TYPE.pointCloud2,
   markers: ROS_TYPE.markerArray,
 };

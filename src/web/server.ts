@@ -107,7 +107,7 @@ export function runPayload(o: RunOutcome): Record<string, unknown> {
   const moving = movingGaussianIndices(o.result.articulation, o.result.initial, o.result.dragged);
   const files: Record<string, string> = {};
   const dir = o.dir;
-  for (const [name, path] of Object.entries(o.result.files)) {
+  for (const [name, path] of Object.entries(o.files)) {
     if (dir && path.startsWith(dir + sep)) files[name] = `/api/files/${encodeURIComponent(dir.split(sep).at(-1)!)}/${path.slice(dir.length + 1).split(sep).map(encodeURIComponent).join('/')}`;
   }
   return {
@@ -121,6 +121,7 @@ export function runPayload(o: RunOutcome): Record<string, unknown> {
     initial: gaussianPayload(o.result.initial),
     moving: b64(Uint32Array.from(moving)),
     timings: o.result.timings,
+    rollout: o.rollout ?? null,
   };
 }
 

@@ -279,7 +279,7 @@ async function showResult(res) {
   $('urdf').textContent = res.urdf;
   $('articulation').textContent = res.articulation.joints
     .map((j) => `${j.type}: axis (${j.axis.map((v) => v.toFixed(3)).join(', ')}) origin (${j.origin.map((v) => v.toFixed(3)).join(', ')}) motion ${j.motion.toFixed(3)} limits [${j.limits.map((v) => v.toFixed(3)).join(', ')}] confidence ${j.confidence.toFixed(2)}`)
-    .join('\n') + `\ntimings: ${Object.entries(res.timings).map(([k, v]) => `${k} ${Number(v).toFixed(0)} ms`).join(', ')}`;
+    .join('\n') + (res.rollout ? `\nsimulated opening (${res.rollout.task}, joint ${res.rollout.joint}): success ${(res.rollout.success_rate * 100).toFixed(0)}% of ${res.rollout.trials} trial(s); Rollout plays the first trajectory` : '') + `\ntimings: ${Object.entries(res.timings).map(([k, v]) => `${k} ${Number(v).toFixed(0)} ms`).join(', ')}`;
 }
 
 async function loadUrdf(res) {
@@ -320,7 +320,10 @@ $('play').addEventListener('click', async () => {
   let traj = null;
   const url = state.result && state.result.files && state.result.files['rollout.json'];
   if (url) {
-    try { traj = await (await fetch(url)).json(); } catch { traj = null; }
+    try {
+      const r = await (await fetch(url)).json();
+      traj = r.trajectory && Array.isArray(r.trajectory.t) ? r.trajectory : null;
+    } catch { traj = null; }
   }
   const lo = state.joint.limit.lower, hi = state.joint.limit.upper;
   const t = traj && traj.t ? traj.t : Array.from({ length: 61 }, (_, i) => i / 30);
