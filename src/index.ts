@@ -34,3 +34,7 @@ export { runRosBridge, type BridgeParams } from './ros/rclnodejs-adapter.js';
 export { LoopbackTransport, type RosTransport } from './ros/transport.js';
 export { ROS_TYPE, DragJsonSchema, StatusSchema, ArticulationJsonSchema, type NodeInput, type NodeOutput, type ImageMsg, type DragArrayMsg, type Status } from './ros/types.js';
 export { startWebServer, defaultSample, type WebServer, type WebServerOptions, type Sample } from './web/server.js';
+export { runSimTaskLocal, parseSimBackend, type SimTaskSpec, type SimTaskResult, type SimBackend } from './sim/task.js';
+export type { Simulator, RobotControl, SimContact, JointInfo } from './sim/simulator.js';
+export { MujocoSimulator } from './sim/mujoco/backend.js';
+export { derivePolicyFromUrdf, createOpeningEnv, evaluatePolicy, trainPolicy, runRollout, parseOpeningPolicy, type OpeningPolicy } from './policy/index.js';

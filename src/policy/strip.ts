@@ -32,7 +32,7 @@ export function rolloutStrip(env: OpeningEnv, policy: OpeningPolicy, start: Roll
   const toObj = vec3.sub(policy.grasp, b);
   const flat: Vec3 = vec3.length([toObj[0], toObj[1], 0]) > 1e-6 ? vec3.normalize([toObj[0], toObj[1], 0]) : [1, 0, 0];
   const side: Vec3 = [-flat[1], flat[0], 0];
-  const dist = Math.max(1.6, vec3.length(toObj) * 2.2);
+  const dist = Math.max(2.0, vec3.length(toObj) * 2.8);
   const eye: Vec3 = vec3.add(target, vec3.add(vec3.scale(side, dist * 0.85), vec3.add(vec3.scale(flat, -dist * 0.35), [0, 0, dist * 0.45])));
   const camera = { intrinsics: intrinsicsFromFovY(w, h, 50), camToWorld: lookAtOpencv(eye, target) };
   const captured: Array<{ t: number; phase: string; img: RgbaImage; q: number }> = [];
