@@ -100,28 +100,50 @@ test('replayed bag with images and drags yields URDF and articulation messages i
   }
 });
 
-test('replay finds an image topic by type, reads lz4-compressed chunks, and rejects broken bags', async () => {
+/** A valid zstd frame holding `data` in raw (stored) blocks: enough to test the decompression path. */
+function zstdStored(data: Uint8Array): Uint8Array {
+  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0xa0]; // magic; single segment, 4-byte content size, no checksum
+  parts.push(data.length & 255, (data.length >> 8) & 255, (data.length >> 16) & 255, (data.length >>> 24) & 255);
+  const MAX = 128 * 1024;
+  let off = 0;
+  do {
+    const n = Math.min(MAX, data.length - off);
+    const last = off + n >= data.length ? 1 : 0;
+    const h = (n << 3) | last; // block type 0 = raw
+    parts.push(h & 255, (h >> 8) & 255, (h >> 16) & 255);
+    for (let i = 0; i < n; i++) parts.push(data[off + i]!);
+    off += n;
+  } while (off < data.length);
+  return Uint8Array.from(parts);
+}
+
+test('replay finds an image topic by type, reads lz4- and zstd-compressed chunks, and rejects broken bags', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'partrm-replay-'));
   try {
-    // An lz4-chunked bag (rosbag2 writes zstd or lz4 chunks) with the image on another topic.
-    const fh = await open(join(dir, 'lz4.mcap'), 'w');
-    let pos = 0n;
-    const writable: IWritable = { write: async (b) => { await fh.write(b); pos += BigInt(b.length); }, position: () => pos };
-    const w = new McapWriter({ writable, useChunks: true, compressChunk: (d) => ({ compression: 'lz4', compressedData: Uint8Array.from(lz4.compress(d) as ArrayLike<number>) }) });
-    await w.start({ profile: 'ros2', library: 'test' });
-    const reg = async (topic: string, type: string) => w.registerChannel({ topic, messageEncoding: 'cdr', metadata: new Map(), schemaId: await w.registerSchema({ name: type, encoding: 'ros2msg', data: new TextEncoder().encode(schemaText(type)) }) });
-    const imgCh = await reg('/cam/color', ROS_TYPE.image);
-    const dragCh = await reg('/partrm_bridge/drags', ROS_TYPE.dragArray);
-    const img = rgbaToImageMsg(renderSample(64), 'rgba8');
-    await w.addMessage({ channelId: imgCh, sequence: 1, logTime: S, publishTime: S, data: codec(ROS_TYPE.image).encode(img) });
-    await w.addMessage({ channelId: dragCh, sequence: 1, logTime: 2n * S, publishTime: 2n * S, data: codec(ROS_TYPE.dragArray).encode({ header: img.header, image_width: 0, image_height: 0, drags: [{ start_x: 30, start_y: 40, end_x: 30, end_y: 50 }] }) });
-    await w.end();
-    await fh.close();
+    // lz4- and zstd-chunked bags (rosbag2 writes either) with the image on another topic.
+    for (const compression of ['lz4', 'zstd'] as const) {
+      const path = join(dir, `${compression}.mcap`);
+      const fh = await open(path, 'w');
+      let pos = 0n;
+      const writable: IWritable = { write: async (b) => { await fh.write(b); pos += BigInt(b.length); }, position: () => pos };
+      const compress = (d: Uint8Array) => (compression === 'lz4' ? Uint8Array.from(lz4.compress(d) as ArrayLike<number>) : zstdStored(d));
+      const w = new McapWriter({ writable, useChunks: true, compressChunk: (d) => ({ compression, compressedData: compress(d) }) });
+      await w.start({ profile: 'ros2', library: 'test' });
+      const reg = async (topic: string, type: string) => w.registerChannel({ topic, messageEncoding: 'cdr', metadata: new Map(), schemaId: await w.registerSchema({ name: type, encoding: 'ros2msg', data: new TextEncoder().encode(schemaText(type)) }) });
+      const imgCh = await reg('/cam/color', ROS_TYPE.image);
+      const dragCh = await reg('/partrm_bridge/drags', ROS_TYPE.dragArray);
+      const img = rgbaToImageMsg(renderSample(64), 'rgba8');
+      await w.addMessage({ channelId: imgCh, sequence: 1, logTime: S, publishTime: S, data: codec(ROS_TYPE.image).encode(img) });
+      await w.addMessage({ channelId: dragCh, sequence: 1, logTime: 2n * S, publishTime: 2n * S, data: codec(ROS_TYPE.dragArray).encode({ header: img.header, image_width: 0, image_height: 0, drags: [{ start_x: 30, start_y: 40, end_x: 30, end_y: 50 }] }) });
+      await w.end();
+      await fh.close();
+      const pipeline = fakePipeline();
+      const s = await replayBag({ bag: path, outDir: join(dir, `out-${compression}`), pipeline });
+      assert.equal(s.used.image, '/cam/color', compression);
+      assert.equal(s.done, 1, compression);
+      assert.equal(pipeline.calls[0]!.image.width, 64);
+    }
     const pipeline = fakePipeline();
-    const s = await replayBag({ bag: join(dir, 'lz4.mcap'), outDir: join(dir, 'out'), pipeline });
-    assert.equal(s.used.image, '/cam/color');
-    assert.equal(s.done, 1);
-    assert.equal(pipeline.calls[0]!.image.width, 64);
 
     writeFileSync(join(dir, 'junk.mcap'), 'not an mcap file at all');
     await assert.rejects(replayBag({ bag: join(dir, 'junk.mcap'), outDir: join(dir, 'o2'), write: join(dir, 'o2.mcap'), pipeline }), /McapBag: .*junk\.mcap is not a readable MCAP file/);

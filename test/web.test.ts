@@ -141,6 +141,12 @@ test('browser: load the bundled sample, draw a drag, run, get a URDF; the screen
     for (let i = 0; i < c.width * c.height; i++) if (c.data[i * 4]! + c.data[i * 4 + 1]! + c.data[i * 4 + 2]! < 600) ink++;
     assert.ok(ink > 500, `non-white pixels in the 3D view: ${ink}`);
     writeFileSync(join(shots, 'view3d.png'), encodePngRgba(c));
+    // The rollout moves the URDF's joint (a sweep over its limits without a simulator).
+    const before = Number(await page.inputValue('#joint'));
+    await page.click('#play');
+    await page.waitForTimeout(600);
+    const during = Number(await page.inputValue('#joint'));
+    assert.notEqual(during, before, 'Rollout moves the joint');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
