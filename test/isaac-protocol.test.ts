@@ -60,7 +60,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Pr
 }
 
 test('python protocol unit tests pass', { skip }, () => {
-  const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'isaac/tests', '-t', 'isaac'], { env: { ...process.env, PYTHONPATH }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'isaac/tests', '-t', 'isaac'], { env: { ...process.env, PYTHONPATH }, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /OK/);
 });
@@ -104,7 +104,7 @@ test('the Python parser agrees with the TypeScript parser on valid and hostile f
   assert.ok(ts.filter((c) => c === 'ok').length >= 5 && ts.includes('bad_path'));
 });
 
-test('Isaac workers over loopback: wrong token refused; bundle delivered intact; progress and results; a killed worker’s task finishes on another', { skip, timeout: 60_000 }, async (t) => {
+test('Isaac workers over loopback: wrong token refused; bundle delivered intact; progress and results; a killed worker’s task finishes on another', { skip, timeout: 180_000 }, async (t) => {
   const serverLog: string[] = [];
   const server = new SimServer({ token: TOKEN, log: (_l, m) => serverLog.push(m) });
   const url = await server.listen();
@@ -112,7 +112,7 @@ test('Isaac workers over loopback: wrong token refused; bundle delivered intact;
 
   // 1. Wrong token: the worker is refused and exits non-zero without retrying.
   const intruder = spawnIsaacWorker(url, 'intruder', logs, { token: 'not-the-token' });
-  const code = await withTimeout(exited(intruder), 20_000, () => logs.join(''));
+  const code = await withTimeout(exited(intruder), 60_000, () => logs.join(''));
   assert.equal(code, 1);
   assert.match(logs.join(''), /IsaacWorker: server refused this worker: unauthorized/);
   assert.equal(server.stats().rejectedConnections, 1);
@@ -124,7 +124,7 @@ test('Isaac workers over loopback: wrong token refused; bundle delivered intact;
     ['isaac-2', spawnIsaacWorker(url, 'isaac-2', logs, { delay: 0.4 })],
   ]);
   try {
-    await withTimeout(server.waitForWorkers(2), 20_000, () => logs.join(''));
+    await withTimeout(server.waitForWorkers(2), 60_000, () => logs.join(''));
     const joint = drawer.joints[0]!;
     const spec: SimTaskSpec = { kind: 'evaluate', urdf: drawer.urdf, joint: joint.name, task: 'door', trials: 4, seed: 1 };
     const expected = Object.fromEntries((await collectBundle(drawer.dir, drawer.urdf)).map((e) => [e.path, sha256Hex(e.data)]));
@@ -142,7 +142,7 @@ test('Isaac workers over loopback: wrong token refused; bundle delivered intact;
           children.get(killed)?.kill('SIGKILL');
         },
       }),
-      30_000,
+      90_000,
       () => `${serverLog.join('\n')}\n${logs.join('')}`,
     );
     const ms = Date.now() - t0;

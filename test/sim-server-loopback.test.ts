@@ -184,7 +184,7 @@ function spawnWorker(url: string, name: string, logs: string[]): ChildProcess {
   return child;
 }
 
-test('two MuJoCo worker processes: the one running the task is killed mid-task, the task finishes on the other', { timeout: 90_000 }, async (t) => {
+test('two MuJoCo worker processes: the one running the task is killed mid-task, the task finishes on the other', { timeout: 180_000 }, async (t) => {
   const serverLog: string[] = [];
   const server = new SimServer({ token: TOKEN, log: (_l, m) => serverLog.push(m) });
   const url = await server.listen();
@@ -198,7 +198,7 @@ test('two MuJoCo worker processes: the one running the task is killed mid-task, 
     await Promise.race([
       server.waitForWorkers(2),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`workers did not connect:\n${childLogs.join('')}`)), 30_000);
+        timer = setTimeout(() => reject(new Error(`workers did not connect:\n${childLogs.join('')}`)), 90_000);
       }),
     ]).finally(() => clearTimeout(timer));
     const joint = door.joints[0]!;
