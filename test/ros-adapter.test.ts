@@ -66,6 +66,8 @@ test('rclnodejs adapter: parameters, best-effort depth-1 raw image subscription,
     fake.subs.find((s) => s.topic === '/partrm_bridge/drags_json')!.cb(Buffer.from(codec(ROS_TYPE.string).encode({ data: '{"drags":[{"start":[30,30],"end":[40,35]}]}' })));
     image.cb(Buffer.from([0, 1, 0, 0, 9])); // truncated CDR -> warning, node keeps going
     await bridge.idle();
+    const status = fake.pubs.find((p) => p.topic === '/partrm_bridge/status')!.sent.map((m) => JSON.parse((m as { data: string }).data) as { event: string });
+    assert.equal(status[0]!.event, 'ready');
     const urdf = fake.pubs.find((p) => p.topic === '/partrm_bridge/urdf')!;
     assert.equal(urdf.sent.length, 1);
     const cloud = fake.pubs.find((p) => p.topic === '/partrm_bridge/gaussians')!.sent[0] as { header: { frame_id: string } };

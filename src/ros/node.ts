@@ -90,8 +90,6 @@ export class BridgeNode {
   #nextId = 1;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
-  /** The last successful result (for the web page). */
-  lastResult: { request: number; result: PipelineResult; image: RgbaImage; drags: Drag[] } | undefined;
 
   constructor(options: BridgeNodeOptions) {
     this.#opts = options;
@@ -215,6 +213,11 @@ export class BridgeNode {
     this.#wakeIdle();
   }
 
+  /** Publishes an `info` status (e.g. `ready` once the transport is wired). */
+  info(event: string, message: string, details?: Record<string, unknown>): void {
+    this.#status('info', event, message, undefined, details);
+  }
+
   warn(event: string, message: string, details?: Record<string, unknown>): void {
     this.stats.warnings++;
     this.#status('warn', event, message, undefined, details);
@@ -335,7 +338,6 @@ export class BridgeNode {
           this.warn('simulation_failed', `request ${req.id}: ${(err as Error).message}`);
         }
       }
-      this.lastResult = { request: req.id, result, image, drags: req.drags };
       this.stats.done++;
       this.#status('info', 'done', `request ${req.id}: ${result.articulation.joints.map((j) => j.type).join(', ') || 'no joint'} in ${(performance.now() - t0).toFixed(0)} ms${rollout ? `; simulated opening success ${(rollout.success_rate * 100).toFixed(0)}% of ${rollout.trials}` : ''}`, req.id, { timings, dir });
       req.settle?.resolve({ request: req.id, result, dir, articulation: art, files, ...(rollout ? { rollout } : {}) });

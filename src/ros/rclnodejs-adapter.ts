@@ -191,6 +191,7 @@ export async function runRosBridge(options: RunBridgeOptions = {}): Promise<void
   }
   log.info(`listening: image ${topics.image}, camera_info ${topics.cameraInfo}, drags ${topics.drags} (partrm/msg/DragArray) and ${topics.dragsJson} (std_msgs/String JSON); outputs under ${params.output_dir}`);
   ros.spin();
+  bridge.info('ready', `listening on ${topics.image}, ${topics.cameraInfo}, ${topics.drags}, ${topics.dragsJson}`, { topics, ...(web ? { web: web.url } : {}) });
   options.onReady?.({ topics, params, bridge, ...(web ? { webUrl: web.url } : {}) });
   await (options.until ?? new Promise<void>((resolve) => {
     const stop = (): void => {
