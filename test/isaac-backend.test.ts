@@ -50,7 +50,7 @@ print(json.dumps({"result": r, "progress": progress}))
 `;
   const r = spawnSync(PYTHON, ['-c', script], {
     input: JSON.stringify({ dir: obj.dir, spec, franka: resolve('urdf_templates/panda/panda.urdf') }),
-    env: { ...process.env, PYTHONPATH, PARTRM_FAKE_HANDLE: handle.join(','), PARTRM_FAKE_JOINT: spec.joint },
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH, PARTRM_FAKE_HANDLE: handle.join(','), PARTRM_FAKE_JOINT: spec.joint },
     encoding: 'utf8',
     timeout: 120_000,
   });

@@ -84,7 +84,7 @@ J = np.array(ik["J"]).reshape(6, 7)
 cmp(P.dls_step(J, e, P.IK_LAMBDA, np.array(ik["rest"]), np.array(ik["q"]), 0.02), ik["dq"])
 print(json.dumps({"worst": worst}))
 `;
-  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(payload), env: { ...process.env, PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(payload), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const { worst } = JSON.parse(r.stdout) as { worst: number };
   assert.ok(worst < 1e-9, `largest difference ${worst}`);
@@ -101,7 +101,7 @@ phases = [c.target(t)[0] for t in np.arange(0, c.duration, 0.05)]
 base, margin = P.place_robot(pol, [pol["grasp"]], 0.42, P.handle_sweep_points(pol))
 print(json.dumps({"phases": sorted(set(phases)), "duration": c.duration, "base": base[:3, 3].tolist(), "margin": margin}))
 `;
-  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(door), env: { ...process.env, PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(door), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { phases: string[]; duration: number; base: number[]; margin: number };
   assert.deepEqual(out.phases, ['approach', 'close', 'hold', 'pull', 'reach']);

@@ -36,7 +36,7 @@ function spawnIsaacWorker(url: string, name: string, logs: string[], opts: { tok
     PYTHON,
     ['-m', 'partrm_isaac', '--connect', url, '--name', name, '--backend', 'isaac_backend:UrdfLimitBackend', ...(opts.extra ?? [])],
     {
-      env: { ...process.env, PYTHONPATH, PARTRM_SIM_TOKEN: opts.token ?? TOKEN, PARTRM_TEST_TRIAL_DELAY: String(opts.delay ?? 0.02), PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH, PARTRM_SIM_TOKEN: opts.token ?? TOKEN, PARTRM_TEST_TRIAL_DELAY: String(opts.delay ?? 0.02), PYTHONUNBUFFERED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -60,7 +60,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Pr
 }
 
 test('python protocol unit tests pass', { skip }, () => {
-  const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'isaac/tests', '-t', 'isaac'], { env: { ...process.env, PYTHONPATH }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'isaac/tests', '-t', 'isaac'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH }, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /OK/);
 });
@@ -97,7 +97,7 @@ test('the Python parser agrees with the TypeScript parser on valid and hostile f
   const py = spawnSync(
     PYTHON,
     ['-c', 'import json,sys\nfrom partrm_isaac import protocol as P\nout=[]\nfor f in json.load(sys.stdin):\n  m,e=P.parse_message(f)\n  out.append("ok" if e is None else e.code)\nprint(json.dumps(out))'],
-    { input: JSON.stringify(frames), env: { ...process.env, PYTHONPATH }, encoding: 'utf8' },
+    { input: JSON.stringify(frames), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH }, encoding: 'utf8' },
   );
   assert.equal(py.status, 0, py.stderr);
   assert.deepEqual(JSON.parse(py.stdout), ts);
