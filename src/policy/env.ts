@@ -18,6 +18,8 @@ export interface OpeningEnv {
   partLinks: Set<string>;
   /** Arm posture at the pre-grasp pose for an opening fraction (kinematic IK, cached). */
   startQ(fraction: number): number[];
+  /** Worst reach margin (m) of the handle path from the chosen base placement (< 0: out of reach). */
+  reachMargin: number;
   dispose(): void;
 }
 
@@ -135,7 +137,7 @@ export async function createOpeningEnv(urdfPath: string, jointName: string, poli
     cache.set(key, best!.q);
     return [...best!.q];
   };
-  return { sim, joint: joint!, partLinks, startQ, dispose: () => sim.dispose() };
+  return { sim, joint: joint!, partLinks, startQ, reachMargin: placement.margin, dispose: () => sim.dispose() };
 }
 
 export { mat4FromRpy };

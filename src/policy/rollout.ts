@@ -2,7 +2,8 @@
  * One episode of the opening policy in the embedded simulator:
  *   reach (pre-grasp, standoff behind the handle) -> approach -> close the gripper (grasp when a
  *   finger touches the part) -> follow the joint trajectory (line / arc) at `speed` to the open
- *   state plus overshoot -> hold.
+ *   state plus overshoot -> hold. A miss (no finger contact with the part after closing: gripper
+ *   feedback) is retried twice, shifted {@link RETRY_OFFSET} deeper and shallower along the approach.
  * End-effector targets go through damped-least-squares IK on MuJoCo's TCP Jacobian at 100 Hz into
  * the arm's position actuators.
  *
@@ -23,6 +24,8 @@ import type { OpeningPolicy } from './types.js';
 export const SLIP_DISTANCE = 0.03;
 export const SUCCESS_FRACTION = 0.9;
 export const CONTROL_DT = 0.01;
+/** Shift (m, along the approach) of the second and third grasp attempts after a miss. */
+export const RETRY_OFFSET = 0.012;
 
 export interface RolloutStart {
   /** Opening fraction of the evaluated joint at the start (e.g. 0.2). */
@@ -123,9 +126,9 @@ export function runRollout(
   const tReach = 1.0;
   const tApproach = 0.85;
   const tClose = 0.35;
+  const tRetry = 0.55;
   const tPull = Math.min(8, Math.abs(qPolEnd - qPolStart) / Math.max(1e-3, p.speed));
   const tHold = 0.4;
-  const tEnd = tReach + tApproach + tClose + tPull + tHold;
 
   const rest = Float64Array.from(start.robotQ);
   const trace = { t: [] as number[], joint: [] as number[] };
@@ -134,11 +137,25 @@ export function runRollout(
   let nextFrame = 0;
   let grasped = false;
   let slipped = false;
-  let closedChecked = false;
   let steps = 0;
   const qCmd = sim.armQ();
+  // Grasp attempts: when the fingers close on nothing (gripper feedback: no contact with the part),
+  // open, shift along the approach by the next offset and close again.
+  const offsets = [0, RETRY_OFFSET, -RETRY_OFFSET];
+  const shifted = (d: number): Mat4 => {
+    const f = Float64Array.from(frame0);
+    for (let r = 0; r < 3; r++) f[r * 4 + 3] = frame0[r * 4 + 3]! + frame0[r * 4 + 2]! * d;
+    return f;
+  };
+  let attempt = 0;
+  let frameK = frame0;
+  let graspK = graspStart;
+  let prevGrasp = graspStart;
+  let retryStart = -1;
+  let closeStart = tReach + tApproach;
+  let pullStart = -1;
 
-  for (let t = 0; t < tEnd; t = sim.time()) {
+  for (let t = 0; pullStart < 0 || t < pullStart + tPull + tHold; t = sim.time()) {
     let phase: string;
     let target: Mat4;
     let grip = 0.04;
@@ -148,27 +165,44 @@ export function runRollout(
     } else if (t < tReach + tApproach) {
       phase = 'approach';
       target = slerpFrame(preGrasp, graspStart, smooth((t - tReach) / (tApproach * 0.6)));
-    } else if (t < tReach + tApproach + tClose) {
+    } else if (pullStart < 0 && retryStart >= 0 && t < closeStart) {
+      phase = 'regrasp';
+      target = slerpFrame(prevGrasp, graspK, smooth((t - retryStart - 0.15) / (tRetry - 0.3)));
+    } else if (pullStart < 0 && t < closeStart + tClose) {
       phase = 'close';
-      target = graspStart;
+      target = graspK;
       grip = p.gripClosure;
     } else {
-      if (!closedChecked) {
-        closedChecked = true;
+      if (pullStart < 0) {
         const touching = sim.fingerContacts().some((b) => partLinks.has(b));
         if (touching) {
           sim.setGrasp(true, policy.joint.type === 'revolute');
           grasped = true;
+          pullStart = t;
+        } else if (attempt + 1 < offsets.length) {
+          attempt++;
+          prevGrasp = graspK;
+          frameK = shifted(offsets[attempt]!);
+          graspK = openingFrame(policy, frameK, qPolStart, qPolStart);
+          retryStart = t;
+          closeStart = t + tRetry;
+        } else {
+          pullStart = t;
         }
       }
-      const s = Math.min(1, (t - tReach - tApproach - tClose) / Math.max(tPull, 1e-6));
-      const q = qPolStart + (qPolEnd - qPolStart) * s;
-      phase = s < 1 ? 'pull' : 'hold';
-      target = openingFrame(policy, frame0, q, qPolStart);
-      grip = p.gripClosure;
-      if (sim.graspActive() && sim.graspError() > SLIP_DISTANCE) {
-        sim.setGrasp(false);
-        slipped = true;
+      if (pullStart < 0) {
+        phase = 'regrasp';
+        target = prevGrasp;
+      } else {
+        const s = Math.min(1, (t - pullStart) / Math.max(tPull, 1e-6));
+        const q = qPolStart + (qPolEnd - qPolStart) * s;
+        phase = s < 1 ? 'pull' : 'hold';
+        target = openingFrame(policy, frameK, q, qPolStart);
+        grip = p.gripClosure;
+        if (sim.graspActive() && sim.graspError() > SLIP_DISTANCE) {
+          sim.setGrasp(false);
+          slipped = true;
+        }
       }
     }
     // IK: one damped-least-squares step toward the target from the measured configuration.
