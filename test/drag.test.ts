@@ -65,6 +65,19 @@ for (const seg of [new GraphSegmenter(), new RegionGrowSegmenter()]) describe(se
     const m = await seg.segment(img, [8.5, 20.5]);
     assert.ok(maskIou(m, rectMask(40, 30, 5, 20, 5, 25)) > 0.9);
   });
+  it('segments a large image at a downsampled copy and returns a full-size mask', async () => {
+    const small = panels();
+    const k = 4;
+    const big = { width: small.width * k, height: small.height * k, data: new Uint8Array(small.width * k * small.height * k * 4) };
+    for (let y = 0; y < big.height; y++) for (let x = 0; x < big.width; x++) {
+      const s = (Math.floor(y / k) * small.width + Math.floor(x / k)) * 4;
+      big.data.set(small.data.subarray(s, s + 4), (y * big.width + x) * 4);
+    }
+    const tiny = seg.name.startsWith('graph') ? new GraphSegmenter({ maxSide: 50 }) : new RegionGrowSegmenter({ maxSide: 50 });
+    const m = await tiny.segment(big, [8.5 * k, 20.5 * k]);
+    assert.equal(m.data.length, big.width * big.height);
+    assert.ok(maskIou(m, rectMask(big.width, big.height, 5 * k, 20 * k, 5 * k, 25 * k)) > 0.85);
+  });
   it('fills holes', () => {
     const m = rectMask(5, 5, 0, 5, 0, 5);
     m.data[12] = 0;

@@ -20,9 +20,11 @@
 import type { RgbaImage } from '../core/image.js';
 import type { Vec2 } from '../core/math.js';
 import { fillHoles, foregroundOf, smoothRgb } from './region.js';
-import { type Mask, type Segmenter, checkPrompt, pixelUnder } from './segmenter.js';
+import { type Mask, type Segmenter, checkPrompt, pixelUnder, segmentDownscaled } from './segmenter.js';
 
 export interface GraphSegmenterOptions {
+  /** Images with a longer side are segmented at a box-downsampled copy (default 512). */
+  maxSide: number;
   sigma: number;
   k: number;
   minSize: number;
@@ -31,7 +33,7 @@ export interface GraphSegmenterOptions {
   retries: number;
 }
 
-export const DEFAULT_GRAPH_SEGMENTER: GraphSegmenterOptions = { sigma: 0, k: 300, minSize: 20, minFraction: 0.03, retries: 3 };
+export const DEFAULT_GRAPH_SEGMENTER: GraphSegmenterOptions = { maxSide: 512, sigma: 0, k: 300, minSize: 20, minFraction: 0.03, retries: 3 };
 
 const BINS_PER_UNIT = 16;
 
@@ -128,6 +130,10 @@ export class GraphSegmenter implements Segmenter {
 
   segmentSync(image: RgbaImage, point: Vec2): Mask {
     checkPrompt(image, point, 'GraphSegmenter');
+    return segmentDownscaled(image, point, this.options.maxSide, (img, p) => this.segmentAtScale(img, p));
+  }
+
+  private segmentAtScale(image: RgbaImage, point: Vec2): Mask {
     const { width: W, height: H } = image;
     const o = this.options;
     const [px, py] = pixelUnder(point, W, H);

@@ -23,9 +23,11 @@
  */
 import type { RgbaImage } from '../core/image.js';
 import type { Vec2 } from '../core/math.js';
-import { type Mask, type Segmenter, checkPrompt, pixelUnder } from './segmenter.js';
+import { type Mask, type Segmenter, checkPrompt, pixelUnder, segmentDownscaled } from './segmenter.js';
 
 export interface RegionGrowOptions {
+  /** Images with a longer side are segmented at a box-downsampled copy (default 512). */
+  maxSide: number;
   smooth: number;
   local: number;
   global: number;
@@ -35,6 +37,7 @@ export interface RegionGrowOptions {
 }
 
 export const DEFAULT_REGION_GROW: RegionGrowOptions = {
+  maxSide: 512,
   smooth: 0,
   local: 6,
   global: 40,
@@ -205,6 +208,10 @@ export class RegionGrowSegmenter implements Segmenter {
 
   segmentSync(image: RgbaImage, point: Vec2): Mask {
     checkPrompt(image, point, 'RegionGrowSegmenter');
+    return segmentDownscaled(image, point, this.options.maxSide, (img, p) => this.segmentAtScale(img, p));
+  }
+
+  private segmentAtScale(image: RgbaImage, point: Vec2): Mask {
     const { width: W, height: H } = image;
     const o = this.options;
     const rgb = smoothRgb(image, o.smooth);

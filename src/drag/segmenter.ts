@@ -49,6 +49,35 @@ export function pixelUnder(point: Vec2, width: number, height: number): [number,
   return [Math.min(width - 1, Math.max(0, Math.floor(point[0]))), Math.min(height - 1, Math.max(0, Math.floor(point[1])))];
 }
 
+/**
+ * Runs `segment` on a box-downsampled copy when the image's long side exceeds `maxSide` (integer
+ * factor k = ceil(long side / maxSide); the point divided by k) and upsamples the mask (nearest),
+ * so weight-free segmenters cost the same on a 4K camera frame as on a render.
+ */
+export function segmentDownscaled(image: RgbaImage, point: Vec2, maxSide: number, segment: (img: RgbaImage, p: Vec2) => Mask): Mask {
+  const { width: W, height: H } = image;
+  const k = Math.ceil(Math.max(W, H) / maxSide);
+  if (k <= 1) return segment(image, point);
+  const w = Math.floor(W / k), h = Math.floor(H / k);
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 4; c++) {
+        let s = 0;
+        for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) s += image.data[((y * k + dy) * W + x * k + dx) * 4 + c]!;
+        data[(y * w + x) * 4 + c] = Math.round(s / (k * k));
+      }
+    }
+  }
+  const small = segment({ width: w, height: h, data }, [Math.min(w, point[0] / k), Math.min(h, point[1] / k)]);
+  const out = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(h - 1, Math.floor(y / k));
+    for (let x = 0; x < W; x++) out[y * W + x] = small.data[sy * w + Math.min(w - 1, Math.floor(x / k))]!;
+  }
+  return { width: W, height: H, data: out };
+}
+
 export function checkPrompt(image: RgbaImage, point: Vec2, who: string): void {
   if (!(image.width > 0 && image.height > 0) || image.data.length !== image.width * image.height * 4) {
     throw new Error(`${who}: image must be RGBA with width * height * 4 bytes`);
