@@ -13,6 +13,7 @@ import datetime
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch
 
 from . import options as options_mod
 from .data import model_to_world
+from .compress_onnx import compress, fake_quantize_state_dict
 from .model import FLIP_YZ, PartRM, build_images, input_rays, model_input_poses_gl
 
 
@@ -101,6 +103,9 @@ def main(argv=None):
     p.add_argument('--batch', type=int, default=1, help='batch of the parity inputs')
     p.add_argument('--time-forward', action='store_true', help='time one PyTorch CPU forward')
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--weights', choices=['fp32', 'fp16', 'int8'], default='fp32',
+                   help='weight storage in the .onnx (int8/fp16: see compress_onnx.py; arithmetic stays fp32)')
+    p.add_argument('--eval-data', default=None, help='re-evaluate the exported weights on this held-out dataset (manifest metrics)')
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -117,9 +122,19 @@ def main(argv=None):
                 conv.weight.add_(torch.randn_like(conv.weight) * 0.02)
     model.eval()
     n_params = sum(q.numel() for q in model.parameters())
+    if a.weights != 'fp32':
+        # round PyTorch's weights exactly as the file stores them: parity and metrics then
+        # describe the shipped numbers
+        fake_quantize_state_dict(model, a.weights)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     t = time.time()
-    export(model, o, a.out)
+    if a.weights == 'fp32':
+        export(model, o, a.out)
+    else:
+        export(model, o, a.out + '.fp32.onnx')
+        st = compress(a.out + '.fp32.onnx', a.out, a.weights)
+        os.remove(a.out + '.fp32.onnx')
+        print(f'{a.weights}: {st["compressed"]} initializers compressed')
     size = os.path.getsize(a.out)
     print(f'exported {a.out}: {size / 1e6:.2f} MB, {n_params:,} parameters, {time.time() - t:.1f} s')
     if a.time_forward:
@@ -147,6 +162,8 @@ def main(argv=None):
             'config': o.to_dict(),
             'parameters': n_params,
             'weights': 'random (seed %d)' % a.seed if not a.checkpoint else os.path.relpath(a.checkpoint),
+            'weight_storage': a.weights,
+            'export_command': 'python3 -m training.export_onnx ' + ' '.join(argv if argv is not None else sys.argv[1:]),
         }
         if index is not None:
             prov['training_data'] = {'dir': os.path.relpath(a.data), 'generator': index['generator'],
@@ -163,6 +180,15 @@ def main(argv=None):
         else:
             prov['metrics'] = {}
             prov['stages'] = {}
+        if a.eval_data:
+            from .data import Dataset
+            from .train import evaluate
+            t = time.time()
+            ds = Dataset(a.eval_data, o, 64)
+            m = evaluate(model, ds, o, pairs=2)
+            prov['metrics'] = dict(prov['metrics'])
+            prov['metrics']['exported_weights'] = {'data': os.path.relpath(a.eval_data), **m}
+            print(f'evaluated exported weights on {a.eval_data} in {time.time() - t:.0f} s: {json.dumps(m)}')
         man = manifest(o, os.path.basename(a.out), index, prov)
         mpath = a.manifest or os.path.join(os.path.dirname(os.path.abspath(a.out)), 'manifest.json')
         with open(mpath + '.tmp', 'w') as f:

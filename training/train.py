@@ -319,63 +319,73 @@ class Trainer:
         plot_curves(os.path.join(self.args.out, 'curves.png'), glob)
 
     # ------------------------------------------------------------------ evaluation
-    @torch.no_grad()
-    def predict(self, ds, states, starts, ends):
-        self.model.eval()
-        V = self.o.views
-        s = torch.from_numpy(np.stack(starts)).unsqueeze(1).expand(-1, V, -1, -1).contiguous()
-        e = torch.from_numpy(np.stack(ends)).unsqueeze(1).expand(-1, V, -1, -1).contiguous()
-        return self.model(self._images(ds, states), s, e)
-
-    @torch.no_grad()
     def evaluate(self, static=False, pairs=2):
-        """PSNR of the predicted dragged state over all dataset views (render size, white bg),
-        against the no-motion baseline (initial state predicted with zero drags, compared to the
-        target), full image and inside the moving part's mask (union over source and target)."""
-        ds = self.eval_ds
-        rng = np.random.default_rng(1234)
-        c2w = torch.from_numpy(ds.c2w_model)
-        held = 'eval' if ds is self.ds else None
-        groups = {}
-        for si, sr in enumerate(ds.series):
-            if held is not None and sr['split'] not in (held, 'unseen'):
+        return evaluate(self.model, self.eval_ds, self.o, static=static, pairs=pairs,
+                        held_out_split='eval' if self.eval_ds is self.ds else None)
+
+
+@torch.no_grad()
+def predict(model, o, ds, rays, states, starts, ends):
+    model.eval()
+    V = o.views
+    rgb = torch.from_numpy(ds.rgba[states, 0, :, :, :3]).float().div(255.0).permute(0, 3, 1, 2)
+    if rgb.shape[-1] != o.input_size:
+        rgb = F.interpolate(rgb, size=(o.input_size, o.input_size), mode='bilinear', align_corners=False)
+    images = build_images(rgb.unsqueeze(1), rays, o)
+    s = torch.from_numpy(np.stack(starts)).unsqueeze(1).expand(-1, V, -1, -1).contiguous()
+    e = torch.from_numpy(np.stack(ends)).unsqueeze(1).expand(-1, V, -1, -1).contiguous()
+    return model(images, s, e)
+
+
+@torch.no_grad()
+def evaluate(model, ds, o, static=False, pairs=2, held_out_split=None):
+    """PSNR of the predicted dragged state over all dataset views (render size, white bg),
+    against the no-motion baseline (initial state predicted with zero drags, compared to the
+    target), full image and inside the moving part's mask (union over source and target).
+    Seen categories and the unseen trashcan are reported separately. With held_out_split, only
+    that split (and 'unseen') of ds is used; otherwise every object of ds (a held-out dataset)."""
+    rng = np.random.default_rng(1234)
+    rays = input_rays(o)
+    c2w = torch.from_numpy(ds.c2w_model)
+    bg = o.background
+    groups = {}
+    for si, sr in enumerate(ds.series):
+        if held_out_split is not None and sr['split'] not in (held_out_split, 'unseen'):
+            continue
+        group = 'unseen' if sr['split'] == 'unseen' else 'seen'
+        S = len(sr['states'])
+        plist = [(0, 0)] if static else [(0, S - 1), (S - 1, 0), (1, S - 2)][:pairs]
+        for (a, b) in plist:
+            x = ds.sample_pair(rng, si, a=a, b=b)
+            if x is None:
                 continue
-            group = 'unseen' if sr['split'] == 'unseen' else 'seen'
-            S = len(sr['states'])
-            plist = [(0, S - 1), (S - 1, 0), (1, S - 2)][:pairs]
-            if static:
-                plist = [(0, 0)]
-            for (a, b) in plist:
-                x = ds.sample_pair(rng, si, a=a, b=b)
-                if x is None:
-                    continue
-                g = self.predict(ds, [x['a'], x['a']], [x['start'], x['start']], [x['end'], x['start']])
-                acc = groups.setdefault(group, {'mse': [], 'mse_base': [], 'mse_mask': [], 'mse_mask_base': [], 'n': 0})
-                se = sb = sm = smb = 0.0
-                npx = npm = 0
-                for v in range(ds.views):
-                    gt = torch.from_numpy(ds.rgba[x['b'], v]).float().div(255.0)[..., :3].permute(2, 0, 1)
-                    m = torch.from_numpy((ds.masks[x['b'], v] == x['label']) | (ds.masks[x['a'], v] == x['label'])).float()
-                    p, _ = render(g[0], ds.cams[v], c2w[v], self.bg)
-                    q = p if static else render(g[1], ds.cams[v], c2w[v], self.bg)[0]
-                    d1 = ((p - gt) ** 2).sum(0)
-                    d0 = ((q - gt) ** 2).sum(0)
-                    se += d1.sum().item(); sb += d0.sum().item(); npx += d1.numel() * 3
-                    sm += (d1 * m).sum().item(); smb += (d0 * m).sum().item(); npm += m.sum().item() * 3
-                acc['mse'].append(se / npx); acc['mse_base'].append(sb / npx)
-                if npm > 0:
-                    acc['mse_mask'].append(sm / npm); acc['mse_mask_base'].append(smb / npm)
-                acc['n'] += 1
-        out = {}
-        for k, acc in groups.items():
-            out[k] = {
-                'pairs': acc['n'],
-                'psnr': float(np.mean([psnr(m) for m in acc['mse']])),
-                'psnr_no_motion': float(np.mean([psnr(m) for m in acc['mse_base']])),
-                'psnr_mask': float(np.mean([psnr(m) for m in acc['mse_mask']])) if acc['mse_mask'] else None,
-                'psnr_mask_no_motion': float(np.mean([psnr(m) for m in acc['mse_mask_base']])) if acc['mse_mask_base'] else None,
-            }
-        return out
+            g = predict(model, o, ds, rays, [x['a'], x['a']], [x['start'], x['start']], [x['end'], x['start']])
+            acc = groups.setdefault(group, {'mse': [], 'mse_base': [], 'mse_mask': [], 'mse_mask_base': [], 'n': 0})
+            se = sb = sm = smb = 0.0
+            npx = npm = 0
+            for v in range(ds.views):
+                gt = torch.from_numpy(ds.rgba[x['b'], v]).float().div(255.0)[..., :3].permute(2, 0, 1)
+                m = torch.from_numpy((ds.masks[x['b'], v] == x['label']) | (ds.masks[x['a'], v] == x['label'])).float()
+                p, _ = render(g[0], ds.cams[v], c2w[v], bg)
+                q = p if static else render(g[1], ds.cams[v], c2w[v], bg)[0]
+                d1 = ((p - gt) ** 2).sum(0)
+                d0 = ((q - gt) ** 2).sum(0)
+                se += d1.sum().item(); sb += d0.sum().item(); npx += d1.numel() * 3
+                sm += (d1 * m).sum().item(); smb += (d0 * m).sum().item(); npm += m.sum().item() * 3
+            acc['mse'].append(se / npx); acc['mse_base'].append(sb / npx)
+            if npm > 0:
+                acc['mse_mask'].append(sm / npm); acc['mse_mask_base'].append(smb / npm)
+            acc['n'] += 1
+    out = {}
+    for k, acc in groups.items():
+        out[k] = {
+            'pairs': acc['n'],
+            'psnr': float(np.mean([psnr(m) for m in acc['mse']])),
+            'psnr_no_motion': float(np.mean([psnr(m) for m in acc['mse_base']])),
+            'psnr_mask': float(np.mean([psnr(m) for m in acc['mse_mask']])) if acc['mse_mask'] else None,
+            'psnr_mask_no_motion': float(np.mean([psnr(m) for m in acc['mse_mask_base']])) if acc['mse_mask_base'] else None,
+        }
+    return out
 
 
 def main(argv=None):
