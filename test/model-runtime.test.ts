@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -249,3 +249,20 @@ describe('PartRMModel: models that do not match their manifest', () => {
 });
 
 void rgbaToImageF32;
+
+describe('PartRMModel with more than one input view (training/ micro export, if present)', () => {
+  const MICRO = 'test/fixtures/model/manifest.json';
+  it('needs the extra views and then predicts', { skip: !existsSync(MICRO) && 'no test/fixtures/model' }, async () => {
+    const model = await PartRMModel.load(MICRO, { inWorker: false });
+    try {
+      assert.ok(model.manifest.views > 1);
+      const drags = [{ start: [10, 10] as [number, number], end: [14, 12] as [number, number] }];
+      await assert.rejects(model.predict({ image: discImage(64), drags }), /takes \d+ views; pass the \d+ extra view image\(s\)/);
+      const extraViews = Array.from({ length: model.manifest.views - 1 }, () => discImage(64));
+      const p = await model.predict({ image: discImage(64), drags, extraViews });
+      assert.equal(p.dragged.count, model.manifest.gaussians);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
