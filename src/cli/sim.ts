@@ -1,6 +1,7 @@
 /** `partrm sim worker`: runs the MuJoCo backend as a worker that dials a bridge (`--sim listen:PORT`). */
 import { Command, InvalidArgumentError } from 'commander';
 import { type SimLogger, stderrLogger } from '../sim/server.js';
+import { threadExecutor } from '../sim/executor-thread.js';
 import { SimWorker } from '../sim/worker.js';
 
 function positiveInt(name: string) {
@@ -18,15 +19,20 @@ export function simCommand(): Command {
     .requiredOption('--connect <url>', 'the bridge, ws://HOST:PORT')
     .option('--token <token>', 'the bridge token (default: $PARTRM_SIM_TOKEN)')
     .option('--name <name>', 'worker name shown in the bridge log (default: mujoco@HOST:PID)')
-    .option('--parallel <n>', 'tasks run at once (they share this process: keep 1 unless tasks wait on I/O)', positiveInt('parallel'), 1)
+    .option('--parallel <n>', 'tasks run at once, each in its own thread with its own MuJoCo', positiveInt('parallel'), 1)
+    .option('--in-process', 'run tasks on the main thread (no worker threads; heartbeats wait while a task computes)')
     .option('--max-retries <n>', 'give up after this many failed connection attempts in a row (default: never)', positiveInt('max-retries'))
     .option('--quiet', 'log warnings and errors only')
-    .action(async (o: { connect: string; token?: string; name?: string; parallel: number; maxRetries?: number; quiet?: boolean }) => {
+    .action(async (o: { connect: string; token?: string; name?: string; parallel: number; inProcess?: boolean; maxRetries?: number; quiet?: boolean }) => {
       const token = o.token ?? process.env.PARTRM_SIM_TOKEN;
       if (!token) throw new Error('SimWorker: a token is required: --token T or $PARTRM_SIM_TOKEN');
       const log: SimLogger = o.quiet ? (level, m) => level !== 'info' && stderrLogger(level, m) : stderrLogger;
+      // MuJoCo computes synchronously: in threads, the connection stays answered and cancels stop
+      // a task at once (its thread is terminated).
+      const threads = o.inProcess ? null : threadExecutor();
       const worker = new SimWorker({
         url: o.connect,
+        ...(threads ? { executor: threads } : {}),
         token,
         ...(o.name ? { name: o.name } : {}),
         maxParallel: o.parallel,
@@ -40,7 +46,11 @@ export function simCommand(): Command {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
-      await worker.run();
+      try {
+        await worker.run();
+      } finally {
+        await threads?.close();
+      }
       const s = worker.stats();
       log('info', `SimWorker: stopped after ${s.tasksDone} task(s) done, ${s.tasksFailed} failed, ${s.connections} connection(s)`);
     });
