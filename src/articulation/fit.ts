@@ -110,32 +110,30 @@ interface Prepared {
   extent: Vec3;
 }
 
-/** Drops isolated points (mean distance to K neighbours > 3x median) and measures the spacing. */
+/**
+ * Drops floaters and measures the spacing. A point is kept when its neighbourhood is as dense as
+ * a sampled surface's (a voxel-hash count, cheap for the bulk of the points); the sparse rest get
+ * the k-nearest test: mean distance to K neighbours above 3x the typical one, or above 1.3x with
+ * the point off its neighbours' plane (a floater beside a surface, inside a cabinet say, has all
+ * its neighbours on one side), means an outlier.
+ */
 function prepare(points: Float32Array): Prepared {
   const n = points.length / 3;
   const tree = new KdTree(points);
   const K = 8;
   const idx = new Int32Array(K + 1);
   const d2 = new Float64Array(K + 1);
-  const meanK = new Float64Array(n);
-  const nn1 = new Float64Array(n);
-  // Distance of the point from the plane of its neighbours, relative to their spread: a point on
-  // a sampled surface sits in its neighbours' plane (up to noise); a floater beside a surface
-  // (inside a cabinet, say) has all its neighbours on one side.
-  const offPlane = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
+  const knnStats = (i: number): { meanK: number; nn1: number; offPlane: number } => {
     const x = points[3 * i]!, y = points[3 * i + 1]!, z = points[3 * i + 2]!;
     const found = tree.knn(x, y, z, K + 1, idx, d2);
-    let s = 0;
-    let mx = 0, my = 0, mz = 0;
+    let s = 0, mx = 0, my = 0, mz = 0;
     for (let k = 1; k < found; k++) {
       s += Math.sqrt(d2[k]!);
       const j = idx[k]! * 3;
       mx += points[j]!; my += points[j + 1]!; mz += points[j + 2]!;
     }
     const m = Math.max(1, found - 1);
-    meanK[i] = s / m;
-    nn1[i] = Math.sqrt(d2[1]!);
+    const meanK = s / m;
     mx /= m; my /= m; mz /= m;
     let xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
     for (let k = 1; k < found; k++) {
@@ -144,27 +142,81 @@ function prepare(points: Float32Array): Prepared {
       xx += a * a; xy += a * b; xz += a * c; yy += b * b; yz += b * c; zz += c * c;
     }
     const nrm = smallestEigenvector(xx, xy, xz, yy, yz, zz);
-    offPlane[i] = Math.abs((x - mx) * nrm[0] + (y - my) * nrm[1] + (z - mz) * nrm[2]) / Math.max(1e-12, meanK[i]!);
+    const offPlane = Math.abs((x - mx) * nrm[0] + (y - my) * nrm[1] + (z - mz) * nrm[2]) / Math.max(1e-12, meanK);
+    return { meanK, nn1: Math.sqrt(d2[1]!), offPlane };
+  };
+  // Typical neighbourhood from a stride sample.
+  const step = Math.max(1, Math.floor(n / 800));
+  const sMean: number[] = [], sNn: number[] = [];
+  for (let i = 0; i < n; i += step) {
+    const st = knnStats(i);
+    sMean.push(st.meanK);
+    sNn.push(st.nn1);
   }
-  const med = median(meanK);
+  const medMean = median(sMean);
+  // Voxel counts at about two spacings; a point's density is the count over its 3x3x3 cells.
+  const h = Math.max(1e-12, 1.5 * medMean);
+  const inv = 1 / h;
+  let lo0 = Infinity, lo1 = Infinity, lo2 = Infinity;
+  for (let i = 0; i < n; i++) {
+    lo0 = Math.min(lo0, points[3 * i]!);
+    lo1 = Math.min(lo1, points[3 * i + 1]!);
+    lo2 = Math.min(lo2, points[3 * i + 2]!);
+  }
+  const cellOf = (i: number): number => {
+    const cx = Math.min(1023, Math.floor((points[3 * i]! - lo0) * inv) + 1);
+    const cy = Math.min(1023, Math.floor((points[3 * i + 1]! - lo1) * inv) + 1);
+    const cz = Math.min(1023, Math.floor((points[3 * i + 2]! - lo2) * inv) + 1);
+    return (cx << 20) | (cy << 10) | cz;
+  };
+  const counts = new VoteMap(n);
+  const cells = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    cells[i] = cellOf(i);
+    counts.add(cells[i]!);
+  }
+  const density = new Float64Array(n);
+  const sums = new VoteMap(n);
+  for (let i = 0; i < n; i++) {
+    const c = cells[i]!;
+    let sum = sums.get(c);
+    if (sum === 0) {
+      const x = c >> 20, y = (c >> 10) & 1023, z = c & 1023;
+      for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
+        sum += counts.get(((x + dx) << 20) | ((y + dy) << 10) | (z + dz));
+      }
+      sums.set(c, sum);
+    }
+    density[i] = sum;
+  }
+  const medDensity = median(density);
   const keep: number[] = [];
-  for (let i = 0; i < n; i++) if (meanK[i]! <= 3 * med && !(offPlane[i]! > 0.45 && meanK[i]! > 1.3 * med)) keep.push(i);
+  for (let i = 0; i < n; i++) {
+    if (density[i]! >= 1.0 * medDensity) {
+      keep.push(i);
+      continue;
+    }
+    const st = knnStats(i);
+    if (st.meanK > 3 * medMean) continue;
+    if (st.meanK > 1.3 * medMean && st.offPlane > 0.45) continue;
+    keep.push(i);
+  }
   const index = Uint32Array.from(keep);
   const kept = new Float32Array(index.length * 3);
-  const nnKept = new Float64Array(index.length);
   index.forEach((o, i) => {
     kept[3 * i] = points[3 * o]!;
     kept[3 * i + 1] = points[3 * o + 1]!;
     kept[3 * i + 2] = points[3 * o + 2]!;
-    nnKept[i] = nn1[o]!;
   });
   const extent: Vec3 = [0, 0, 0];
+  const stride = Math.max(1, Math.floor(index.length / 2000));
   for (let k = 0; k < 3; k++) {
-    const c = new Float64Array(index.length);
-    for (let i = 0; i < index.length; i++) c[i] = kept[3 * i + k]!;
-    extent[k] = quantile(c, 0.98) - quantile(c, 0.02);
+    const c: number[] = [];
+    for (let i = 0; i < index.length; i += stride) c.push(kept[3 * i + k]!);
+    const f = Float64Array.from(c);
+    extent[k] = quantile(f, 0.98) - quantile(f, 0.02);
   }
-  return { points: kept, index, tree: new KdTree(kept), spacing: median(nnKept), outliers: n - index.length, extent };
+  return { points: kept, index, tree: new KdTree(kept), spacing: median(sNn), outliers: n - index.length, extent };
 }
 
 /** PCA normals (unoriented) of the given points from their K nearest neighbours in `tree`. */
@@ -365,6 +417,14 @@ class VoteMap {
     }
     this.vals[i]!++;
   }
+  set(k: number, v: number): void {
+    const i = this.slot(k);
+    if (this.keys[i] === -1) {
+      this.keys[i] = k;
+      this.size++;
+    }
+    this.vals[i] = v;
+  }
   get(k: number): number {
     const i = this.slot(k);
     return this.keys[i] === k ? this.vals[i]! : 0;
@@ -401,10 +461,15 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
     }
   }
   const decode = (k: number): [number, number, number] => [(k >> 20) - B, ((k >> 10) & 1023) - B, (k & 1023) - B];
-  // Sum over 3x3x3 neighbourhoods so a peak split across cells still wins.
+  // Sum over 3x3x3 neighbourhoods so a peak split across cells still wins; only the busiest
+  // cells can hold a peak, so only they are summed.
+  let maxVote = 0;
+  votes.forEach((_, v) => {
+    if (v > maxVote) maxVote = v;
+  });
   const scored: Array<[number, number]> = [];
   votes.forEach((k, v) => {
-    if (v < 2) return;
+    if (v < 2 || v < 0.3 * maxVote) return;
     const [x, y, z] = decode(k);
     let s = 0;
     for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) s += votes.get(pack(x + dx, y + dy, z + dz));
@@ -785,7 +850,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // Coarse score on small subsets, refine the best few of each model.
   const coarseA = gather(A.points, subsample(sA, 120, rng)), coarseB = gather(B.points, subsample(sB, 120, rng));
   const rank = (cs: Rigid[]) => cs.map((T) => ({ T, s: score(T, coarseA, coarseB) })).sort((a, b) => b.s - a.s);
-  const refineA = gather(A.points, subsample(sA, 250, rng)), refineB = gather(B.points, subsample(sB, 250, rng));
+  const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
   let prisT = rigidIdentity(), scorePrismatic = -1;
   for (const c of rank(prisCands).slice(0, 2)) {
     const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'prismatic', 10);
@@ -847,7 +912,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   let rigidT = prisT, rigidScore = -1;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
   for (const c of rank(rotCands).slice(0, 4)) {
-    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'rigid', 7);
+    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'rigid', 6);
     const s = score(T);
     if (s > rigidScore) {
       rigidT = T;
@@ -976,9 +1041,10 @@ function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8
   const label = new Int8Array(n); // 1 moving, 0 static, -1 undecided
   for (let i = 0; i < n; i++) {
     const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
-    const dI = treeB.nearestD2(x, y, z, 3 * tau);
+    // Only "within tau or not" matters, so the searches stop at tau.
+    const dI = treeB.nearestD2(x, y, z, tau);
     const m = rigidApply(T, [x, y, z]);
-    const dT = treeB.nearestD2(m[0], m[1], m[2], 3 * tau);
+    const dT = treeB.nearestD2(m[0], m[1], m[2], tau);
     const t2 = tau * tau;
     if (dT < t2 && dI >= t2) label[i] = 1;
     else if (dI < t2 && dT >= t2) label[i] = 0;
