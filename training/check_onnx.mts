@@ -15,7 +15,9 @@ const tensor = (n: string) => {
   const a = npy(n);
   return new ort.Tensor('float32', a.data as Float32Array, a.shape);
 };
-const session = await ort.InferenceSession.create(model);
+// PARTRM_ORT_OPT=disabled|basic|extended|all (default all), to tell kernel fusions from real differences
+const level = (process.env.PARTRM_ORT_OPT ?? 'all') as 'disabled' | 'basic' | 'extended' | 'all';
+const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: level });
 const out = await session.run({ images: tensor('images'), drags_start: tensor('drags_start'), drags_end: tensor('drags_end') });
 const want = npy('gaussians_torch').data;
 const got = out.gaussians!.data as Float32Array;
