@@ -236,7 +236,7 @@ export class SimWorker {
             return;
           case 'error':
             if (msg.code === 'unauthorized' || msg.code === 'hello_required' || (!welcomed && msg.fatal)) fatal = `server refused this worker: ${msg.code}: ${msg.message}`;
-            this.log(msg.fatal ? 'error' : 'warn', `SimWorker: server says ${msg.code}: ${msg.message}`);
+            this.log(msg.code === 'server_closing' ? 'info' : msg.fatal ? 'error' : 'warn', `SimWorker: server says ${msg.code}: ${msg.message}`);
             return;
           case 'ping':
             send(makeMessage<PongMessage>({ type: 'pong', replyTo: msg.id, time: Date.now() }));
