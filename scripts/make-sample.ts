@@ -96,6 +96,9 @@ try {
             limits: [joint.lower, joint.upper],
           },
           normalisation: obj.normalisation,
+          // p_metres = p_rig / scale + center: pass as `partrm run --rig-to-world` to get the
+          // URDF in the ground truth's metric base frame.
+          rigToGroundTruth: [1 / scale, 0, 0, center[0], 0, 1 / scale, 0, center[1], 0, 0, 1 / scale, center[2], 0, 0, 0, 1],
           groundTruthUrdf: 'ground-truth/object.urdf',
         },
         null,

@@ -32,7 +32,7 @@ import { sampleGaussians } from './articulation/sampling.js';
 import { GraphSegmenter } from './drag/graph.js';
 import type { Mask, Segmenter } from './drag/segmenter.js';
 import { propagateOperatorDrags } from './drag/propagate.js';
-import { transformGaussians } from './gaussians/ops.js';
+import { decomposeSimilarity, transformGaussians } from './gaussians/ops.js';
 import { writeGaussianPly } from './gaussians/ply.js';
 import { renderGaussians, splatToRgba } from './gaussians/render.js';
 import { loadManifest } from './model/manifest.js';
@@ -53,6 +53,11 @@ export interface PipelineRequest {
   signal?: AbortSignal;
   /** Images of the manifest's views 1..V-1, only for models with V > 1 input views. */
   extraViews?: RgbaImage[];
+  /**
+   * Rig frame -> caller's world frame as a similarity 4x4 (row-major; uniform scale allowed, e.g.
+   * metres per rig unit). Applied after `camera`'s alignment when both are given.
+   */
+  rigToWorld?: Mat4;
 }
 
 export interface PipelineResult {
@@ -211,10 +216,14 @@ export function previewPicture(model: PartRMModel, initial: GaussianSet, dragged
   const k = cam0.intrinsics;
   const intrinsics = { width: size, height: size, fx: (k.fx * size) / k.width, fy: (k.fy * size) / k.height, cx: (k.cx * size) / k.width, cy: (k.cy * size) / k.height };
   const views: Mat4[] = [];
+  const { scale, rotation, translation } = decomposeSimilarity(worldFromRig);
   for (const angle of [0, Math.PI / 4, -Math.PI / 4]) {
     const c = Math.cos(angle), s = Math.sin(angle);
     const rz = Float64Array.from([c, -s, 0, 0, s, c, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-    views.push(mat4Multiply(worldFromRig, mat4Multiply(rz, cam0.camToWorld)));
+    // A similarity times a rigid pose: rotate, scale only the camera centre.
+    const pose = mat4Multiply(rotation, mat4Multiply(rz, cam0.camToWorld));
+    for (let r = 0; r < 3; r++) pose[r * 4 + 3] = scale * pose[r * 4 + 3]! + translation[r]!;
+    views.push(pose);
   }
   const W = size * views.length, H = size * 2;
   const data = new Uint8Array(W * H * 4);
@@ -297,8 +306,13 @@ export class PartRMPipeline implements Pipeline {
     signal?.throwIfAborted();
     let worldFromRig: Mat4 = Float64Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
     if (req.camera) worldFromRig = mat4Multiply(req.camera.camToWorld, mat4InvertRigid(m.worldCameraView0.camToWorld));
-    const initial = req.camera ? transformGaussians(prediction.initial, worldFromRig) : prediction.initial;
-    const dragged = req.camera ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;
+    if (req.rigToWorld) {
+      decomposeSimilarity(req.rigToWorld); // validates: a similarity, or a clear error
+      worldFromRig = mat4Multiply(req.rigToWorld, worldFromRig);
+    }
+    const moved = req.camera !== undefined || req.rigToWorld !== undefined;
+    const initial = moved ? transformGaussians(prediction.initial, worldFromRig) : prediction.initial;
+    const dragged = moved ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;
 
     // sample
     ts = t();
@@ -335,7 +349,8 @@ export class PartRMPipeline implements Pipeline {
         JSON.stringify(
           {
             ...articulationJson(extraction.articulation),
-            frame: req.camera ? 'caller world (camera.camToWorld)' : 'rig (manifest model_to_world)',
+            frame: moved ? 'caller world (camera / rigToWorld)' : 'rig (manifest model_to_world)',
+            worldFromRig: Array.from(worldFromRig),
             model: { manifest: m.path, config: m.config, provider: prediction.provider },
             segmenter: this.segmenter.name,
             operatorDrags: req.drags,
@@ -373,10 +388,10 @@ export async function createPipeline(options: PipelineOptions | Record<string, u
 
 /** One-shot convenience: builds a pipeline, runs one request, disposes what it created. */
 export async function runPipeline(req: PipelineRequest & PipelineOptions): Promise<PipelineResult> {
-  const { image, drags, camera, outDir, signal, extraViews, ...options } = req;
+  const { image, drags, camera, outDir, signal, extraViews, rigToWorld, ...options } = req;
   const pipeline = await PartRMPipeline.create(options);
   try {
-    return await pipeline.run({ image, drags, camera, outDir, signal, extraViews });
+    return await pipeline.run({ image, drags, camera, outDir, signal, extraViews, rigToWorld });
   } finally {
     await pipeline.dispose();
   }

@@ -101,6 +101,16 @@ describe('pipeline (analytic part-moving ONNX fixture)', () => {
     assert.ok(Math.abs(moved.articulation.joints[0]!.origin[0] - base.articulation.joints[0]!.origin[0] - 1) < 1e-3);
   });
 
+  it('maps the rig frame to the caller world with a similarity (rigToWorld)', async () => {
+    const base = await pipeline.run({ image: sample.image, drags: [sample.drag] });
+    const s = 0.5;
+    const scaled = await pipeline.run({ image: sample.image, drags: [sample.drag], rigToWorld: Float64Array.from([s, 0, 0, 1, 0, s, 0, 2, 0, 0, s, 3, 0, 0, 0, 1]) });
+    assert.ok(Math.abs(scaled.initial.positions[0]! - (s * base.initial.positions[0]! + 1)) < 1e-5);
+    assert.ok(Math.abs(scaled.initial.scales[0]! - s * base.initial.scales[0]!) < 1e-7);
+    assert.equal(scaled.articulation.joints[0]!.type, 'prismatic');
+    await assert.rejects(pipeline.run({ image: sample.image, drags: [sample.drag], rigToWorld: Float64Array.from([1, 0.5, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]) }), /similarity/);
+  });
+
   const bad: Array<[string, () => { image: RgbaImage; drags: Drag[] }, RegExp]> = [
     ['no drags', () => ({ image: sample.image, drags: [] }), /Pipeline: at least one drag/],
     ['a drag outside the image', () => ({ image: sample.image, drags: [{ start: [500, 3], end: [3, 3] }] }), /drag 0 start \(500, 3\) lies outside the 128x128 image/],

@@ -72,6 +72,12 @@ function providersOption(value: string): ExecutionProvider[] {
   return list as ExecutionProvider[];
 }
 
+function matrixOption(value: string): Float64Array {
+  const v = value.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (v.length !== 16 || !v.every(Number.isFinite)) throw new InvalidArgumentError(`--rig-to-world expects 16 comma-separated numbers (row-major 4x4), got "${value}"`);
+  return Float64Array.from(v);
+}
+
 function intArg(name: string) {
   return (value: string): number => {
     if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`--${name} expects a non-negative integer, got "${value}"`);
@@ -91,6 +97,7 @@ interface CommonOptions {
   seed: number;
   json?: boolean;
   pictures: boolean;
+  rigToWorld?: Float64Array;
 }
 
 async function makeSegmenter(o: CommonOptions): Promise<Segmenter> {
@@ -114,6 +121,7 @@ function withCommon(cmd: Command): Command {
     .option('--sam-decoder <onnx>', 'SAM prompt decoder ONNX (with --segmenter sam)')
     .option('--providers <list>', 'onnxruntime execution providers to try in order (default cuda,cpu)', providersOption)
     .option('--seed <n>', 'seed for drag and point sampling', intArg('seed'), 0)
+    .option('--rig-to-world <m>', 'rig frame -> world: 16 comma-separated numbers, a row-major similarity (e.g. metres per rig unit; samples/*/sample.json has rigToGroundTruth)', matrixOption)
     .option('--no-pictures', 'skip preview.png')
     .option('--json', 'print the result as JSON');
 }
@@ -141,7 +149,7 @@ export function runCommand(): Command {
       });
       const loadMs = performance.now() - t0;
       try {
-        const r = await pipeline.run({ image, drags, outDir: o.out });
+        const r = await pipeline.run({ image, drags, outDir: o.out, ...(o.rigToWorld ? { rigToWorld: o.rigToWorld } : {}) });
         const joint = r.articulation.joints[0];
         const timings = { load: loadMs, ...r.timings };
         if (o.json) {
