@@ -37,4 +37,10 @@ export { startWebServer, defaultSample, type WebServer, type WebServerOptions, t
 export { runSimTaskLocal, parseSimBackend, type SimTaskSpec, type SimTaskResult, type SimBackend } from './sim/task.js';
 export type { Simulator, RobotControl, SimContact, JointInfo } from './sim/simulator.js';
 export { MujocoSimulator } from './sim/mujoco/backend.js';
+export { SimServer, SimServerError, randomToken, type SimServerOptions, type SubmitOptions, type SimServerStats } from './sim/server.js';
+export { SimWorker, SimWorkerError, type SimExecutor, type SimWorkerOptions } from './sim/worker.js';
+export { threadExecutor } from './sim/executor-thread.js';
+export { createSimBackend, type SimRunner } from './sim/backend.js';
+export { collectBundle, encodeBundle, decodeBundle, writeBundle, BundleError, type BundleEntry } from './sim/bundle.js';
+export { PROTOCOL_VERSION, DEFAULT_LIMITS, parseMessage, serialiseMessage, makeMessage, bundlePathProblem, ProtocolError, type SimMessage, type ProtocolLimits } from './sim/protocol.js';
 export { derivePolicyFromUrdf, createOpeningEnv, evaluatePolicy, trainPolicy, runRollout, parseOpeningPolicy, type OpeningPolicy } from './policy/index.js';
