@@ -97,11 +97,11 @@ test('CEM training runs within its budget, keeps a valid policy, and is determin
   const env = await createOpeningEnv(urdf, drawerJoint.name, initial);
   try {
     const progress: number[] = [];
-    const a = trainPolicy(env, initial, { iterations: 1, population: 2, seed: 9, trialsPerCandidate: 1, onProgress: (done) => progress.push(done) });
+    const a = trainPolicy(env, initial, { iterations: 1, population: 2, seed: 9, trialsPerCandidate: 1, validationStarts: 1, onProgress: (done) => progress.push(done) });
     assert.equal(a.evaluations, 2);
     assert.deepEqual(progress, [1, 2]);
     parseOpeningPolicy(a.policy);
-    const b = trainPolicy(env, initial, { iterations: 1, population: 2, seed: 9, trialsPerCandidate: 1 });
+    const b = trainPolicy(env, initial, { iterations: 1, population: 2, seed: 9, trialsPerCandidate: 1, validationStarts: 1 });
     assert.deepEqual(a.policy.params, b.policy.params);
     assert.throws(() => trainPolicy(env, initial, { iterations: 0, population: 2, seed: 1 }), /iterations must be an integer/);
   } finally {
