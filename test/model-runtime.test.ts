@@ -229,6 +229,17 @@ describe('PartRMModel: models that do not match their manifest', () => {
     });
   }
 
+  it('fails clearly for a file that is not an ONNX model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'partrm-model-'));
+    try {
+      writeFileSync(join(dir, 'fixture.onnx'), 'not a model');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(fixtureJson()));
+      await assert.rejects(PartRMModel.load(join(dir, 'manifest.json')), /OnnxSession: could not load .*fixture\.onnx with any execution provider \(cuda: .*; cpu: /);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('fails clearly when the output count differs from the manifest (checked at run time)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'partrm-model-'));
     try {
