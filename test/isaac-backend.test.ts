@@ -63,17 +63,18 @@ for (const which of ['drawer', 'door'] as const) {
     const obj = which === 'drawer' ? drawer : door;
     const joint = obj.joints[0]!;
     const policy = derivePolicyFromUrdf(join(obj.dir, obj.urdf), joint.name, which, { root: obj.dir });
-    const spec: SimTaskSpec = { kind: 'evaluate', urdf: obj.urdf, joint: joint.name, task: which, policy, trials: 2, seed: 4 };
+    const trials = which === 'drawer' ? 2 : 1; // two envs side by side once; one is enough for the arc
+    const spec: SimTaskSpec = { kind: 'evaluate', urdf: obj.urdf, joint: joint.name, task: which, policy, trials, seed: 4 };
     const t0 = Date.now();
     const { result, progress } = runBackend(obj, spec, policy.grasp);
     // The result is what the protocol accepts as a result message.
     const parsed = parseMessage(serialiseMessage(makeMessage({ type: 'result', taskId: 't', result })));
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
-    assert.equal(result.trials, 2);
-    assert.equal(result.finalStates.length, 2);
+    assert.equal(result.trials, trials);
+    assert.equal(result.finalStates.length, trials);
     for (const q of result.finalStates) assert.ok(q >= joint.lower - 1e-6 && q <= joint.upper + 1e-6, `final ${q}`);
     assert.ok(progress.some((p) => p.startsWith('1.00')));
-    t.diagnostic(`${which} (${joint.type}, range ${joint.lower}..${joint.upper}): success ${result.successRate} over 2 trials, final states ${result.finalStates.map((q) => q.toFixed(3)).join(', ')} in ${Date.now() - t0} ms`);
+    t.diagnostic(`${which} (${joint.type}, range ${joint.lower}..${joint.upper}): success ${result.successRate} over ${trials} trial(s), final states ${result.finalStates.map((q) => q.toFixed(3)).join(', ')} in ${Date.now() - t0} ms`);
     // The controller reaches the handle, closes on it and follows the line/arc: the part opens.
     assert.equal(result.successRate, 1, `final states ${result.finalStates.join(', ')}`);
   });
