@@ -402,4 +402,28 @@ test('collectBundle gathers the URDF, its meshes (relative and package://), thei
     await assert.rejects(collectBundle(root, name), re, name);
   }
   await assert.rejects(collectBundle(root, '../object.urdf'), /SimBundle: URDF path/);
+
+  // PartNet-Mobility layout: mobility.urdf, many textured_objs/original-*.obj (visual and
+  // collision), MTLs whose textures live in ../images, unrelated files left out.
+  const pn = join(root, 'partnet');
+  mkdirSync(join(pn, 'textured_objs'), { recursive: true });
+  mkdirSync(join(pn, 'images'));
+  const objs = ['original-1.obj', 'original-2.obj', 'original-3.obj'];
+  for (const o of objs) writeFileSync(join(pn, 'textured_objs', o), `mtllib ${o.replace('.obj', '.mtl')}\nv 0 0 0\n`);
+  for (const o of objs) writeFileSync(join(pn, 'textured_objs', o.replace('.obj', '.mtl')), 'newmtl m\nmap_Kd ../images/texture_0.jpg\n');
+  writeFileSync(join(pn, 'images', 'texture_0.jpg'), 'jpg');
+  writeFileSync(join(pn, 'semantics.txt'), 'link_0 slider drawer\n');
+  const link = (name: string, files: string[]) =>
+    `<link name="${name}">${files.map((f) => `<visual name="v"><geometry><mesh filename="textured_objs/${f}"/></geometry></visual><collision><geometry><mesh filename="textured_objs/${f}"/></geometry></collision>`).join('')}</link>`;
+  writeFileSync(
+    join(pn, 'mobility.urdf'),
+    `<?xml version="1.0" ?><robot name="partnet">${link('base', [])}${link('link_0', ['original-1.obj', 'original-2.obj'])}${link('link_1', ['original-3.obj'])}` +
+      `<joint name="joint_0" type="prismatic"><parent link="link_1"/><child link="link_0"/><limit lower="0" upper="0.3"/></joint>` +
+      `<joint name="joint_1" type="fixed"><origin rpy="1.570796 0 -1.570796"/><parent link="base"/><child link="link_1"/></joint></robot>`,
+  );
+  const partnet = await collectBundle(pn, 'mobility.urdf');
+  assert.deepEqual(
+    partnet.map((e) => e.path).sort(),
+    ['images/texture_0.jpg', 'mobility.urdf', ...objs.flatMap((o) => [`textured_objs/${o}`, `textured_objs/${o.replace('.obj', '.mtl')}`])].sort(),
+  );
 });

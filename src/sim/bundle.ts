@@ -136,8 +136,10 @@ export async function collectBundle(root: string, urdfRel: string, opts: Collect
         continue;
       }
       const mtl = await add(mtlRel, `material library of ${objRel}:`);
+      const mtlDir = posix.dirname(mtlRel) === '.' ? '' : posix.dirname(mtlRel);
       for (const tex of mtlTextures(Buffer.from(mtl).toString('utf8'))) {
-        const texRel = joinRel(dir, tex);
+        // Texture paths are relative to the MTL file (PartNet-Mobility: ../images/texture_N.jpg).
+        const texRel = joinRel(mtlDir, tex);
         if (bundlePathProblem(texRel) || !existsSync(join(rootAbs, ...texRel.split('/')))) {
           opts.warn?.(`SimBundle: texture "${tex}" of ${mtlRel} skipped (missing or outside the bundle)`);
           continue;
