@@ -83,8 +83,8 @@ export function trainPolicy(env: OpeningEnv, initial: OpeningPolicy, options: Tr
       let successes = 0;
       for (let k = 0; k < trials; k++) {
         const r = runRollout(env.sim, policy, env.joint, env.partLinks, perturbedStart(env, iterSeed, k));
-        const frac = Math.max(-0.5, Math.min(1.1, r.fraction));
-        score += (r.success ? 1 : 0) + frac - 0.02 * (r.steps * env.sim.timestep);
+        const frac = Math.max(-0.5, Math.min(1, r.fraction));
+        score += (r.success ? 1 : 0) + frac - 0.005 * (r.steps * env.sim.timestep);
         if (r.success) successes++;
       }
       score /= trials;
@@ -124,7 +124,7 @@ export function trainPolicy(env: OpeningEnv, initial: OpeningPolicy, options: Tr
       let successes = 0;
       for (let k = 0; k < validation; k++) {
         const r = runRollout(env.sim, policy, env.joint, env.partLinks, perturbedStart(env, vSeed, k));
-        score += (r.success ? 1 : 0) + Math.max(-0.5, Math.min(1.1, r.fraction)) - 0.02 * (r.steps * env.sim.timestep);
+        score += (r.success ? 1 : 0) + Math.max(-0.5, Math.min(1, r.fraction)) - 0.005 * (r.steps * env.sim.timestep);
         if (r.success) successes++;
       }
       score /= validation;
