@@ -1,8 +1,9 @@
 /**
  * Training = cross-entropy-method search over the policy's tunable parameters, in simulation on
  * the given URDF. Each candidate runs `trialsPerCandidate` perturbed starts (common random numbers
- * within an iteration); the score rewards success first, then the reached opening fraction, and
- * slightly prefers faster opening. The best candidate seen is returned.
+ * within an iteration); the score rewards success first, then the reached opening fraction (capped
+ * at fully open), and slightly prefers faster opening. At the end the best few candidates and the
+ * initial policy are re-checked on fresh starts and the best of them is returned.
  */
 import { Rng } from '../core/random.js';
 import { paramRanges } from './derive.js';
