@@ -65,6 +65,8 @@ describe('partrm run / predict (bundled sample, fixture model)', () => {
     ['an empty drag list', () => ['--image', IMAGE, '--drags', write('empty.json', '{"drags":[]}')], /at least one drag/],
     ['a drag with NaN', () => ['--image', IMAGE, '--drags', write('nan.json', '[{"start":[1,"x"],"end":[2,2]}]')], /finite pixel coordinates/],
     ['a drag outside the image', () => ['--image', IMAGE, '--drags', write('out.json', '[{"start":[300,10],"end":[2,2]}]')], /drag 0 start \(300, 10\) lies outside the 256x256 image/],
+    ['--ground-truth without --policy', () => ['--image', IMAGE, '--drags', DRAGS, '--ground-truth', 'samples/cabinet/ground-truth/object.urdf'], /run: --ground-truth needs --policy/],
+    ['--ground-truth without its joint', () => ['--image', IMAGE, '--drags', DRAGS, '--policy', '--ground-truth', 'samples/cabinet/ground-truth/object.urdf'], /run: --ground-truth needs --ground-truth-joint/],
     ['a model that does not exist', () => ['--image', IMAGE, '--drags', DRAGS, '--model', '/nonexistent/m.json'], /Pipeline: no manifest for model \/nonexistent\/m\.json/],
   ];
   function write(name: string, text: string): string {

@@ -23,6 +23,7 @@ import { PartRMModel } from '../model/model.js';
 import { checkDrag } from '../model/preprocess.js';
 import type { ExecutionProvider } from '../model/session.js';
 import { PartRMPipeline, defaultManifestPath, maskPicture, previewPicture, resolveManifestPath } from '../pipeline.js';
+import { policyCommand } from './policy.js';
 
 const point = z.tuple([z.number().finite(), z.number().finite()]);
 const dragList = z.array(z.object({ start: point, end: point })).min(1);
@@ -126,11 +127,41 @@ function withCommon(cmd: Command): Command {
     .option('--json', 'print the result as JSON');
 }
 
+/** Runs a `partrm policy` subcommand in-process (errors propagate instead of exiting). */
+async function policySubcommand(args: string[]): Promise<void> {
+  const cmd = policyCommand();
+  cmd.exitOverride();
+  for (const c of cmd.commands) c.exitOverride();
+  await cmd.parseAsync(args, { from: 'user' });
+}
+
+/**
+ * `--policy`: train a Franka opening policy on the generated URDF (drawer for a prismatic joint,
+ * door for a revolute one) with `partrm policy train`, then, with `--ground-truth`, evaluate it
+ * zero-shot on that URDF with `partrm policy eval`.
+ */
+async function trainPolicy(outDir: string, urdf: string, o: { sim: string; groundTruth?: string; groundTruthJoint?: string }): Promise<void> {
+  const m = /<joint\s+name="([^"]+)"\s+type="(prismatic|revolute)"/.exec(urdf);
+  if (!m) throw new Error('run: --policy: the generated URDF has no prismatic or revolute joint to open');
+  const policy = join(resolve(outDir), 'policy.json');
+  await policySubcommand(['train', '--urdf', join(resolve(outDir), 'object.urdf'), '--joint', m[1]!, '--task', m[2] === 'prismatic' ? 'drawer' : 'door', '--out', policy, '--sim', o.sim, '--no-progress']);
+  if (o.groundTruth) {
+    await policySubcommand(['eval', '--policy', policy, '--urdf', o.groundTruth, '--joint', o.groundTruthJoint!, '--sim', o.sim, '--no-progress']);
+  }
+}
+
 export function runCommand(): Command {
   const cmd = new Command('run').description('image + drags -> 3D Gaussians (initial, dragged) -> joint -> meshes + URDF');
   withCommon(cmd)
     .option('--points <n>', 'points sampled per state for the joint fit', intArg('points'), 10000)
-    .action(async (o: CommonOptions & { points: number }) => {
+    .option('--policy', 'then train a Franka opening policy on the generated URDF (partrm policy train; writes policy.json)')
+    .option('--sim <backend>', 'simulation backend for --policy: local or listen:PORT', 'local')
+    .option('--ground-truth <urdf>', 'with --policy: evaluate the policy zero-shot on this URDF (partrm policy eval)')
+    .option('--ground-truth-joint <name>', 'the joint to open in --ground-truth')
+    .action(async (o: CommonOptions & { points: number; policy?: boolean; sim: string; groundTruth?: string; groundTruthJoint?: string }) => {
+      if (o.groundTruth && !o.policy) throw new Error('run: --ground-truth needs --policy');
+      if (o.groundTruth && !o.groundTruthJoint) throw new Error('run: --ground-truth needs --ground-truth-joint NAME (the joint to open in that URDF)');
+      if (o.policy && o.json) throw new Error('run: --policy prints its own report; drop --json');
       const image = readImageFile(o.image);
       const drags = readDragsFile(o.drags);
       drags.forEach((d, i) => checkDrag(d, image.width, image.height, `drag ${i}`));
@@ -169,6 +200,7 @@ export function runCommand(): Command {
         }
         console.log(`wrote ${Object.keys(r.files).join(', ')} to ${resolve(o.out)}`);
         console.log(`timings (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+        if (o.policy) await trainPolicy(o.out, r.urdf, { sim: o.sim, ...(o.groundTruth ? { groundTruth: o.groundTruth, groundTruthJoint: o.groundTruthJoint! } : {}) });
       } finally {
         await pipeline.dispose();
       }
