@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,18 +39,23 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function runBackend(obj: WrittenObject, spec: SimTaskSpec, handle: readonly number[]): { result: SimTaskResult; progress: string[] } {
+/** `bundleFranka`: ship the Panda in the bundle (franka/panda.urdf) instead of passing --franka. */
+function runBackend(obj: WrittenObject, spec: SimTaskSpec, handle: readonly number[], bundleFranka = false): { result: SimTaskResult; progress: string[] } {
+  if (bundleFranka) {
+    mkdirSync(join(obj.dir, 'franka'), { recursive: true });
+    copyFileSync(resolve('urdf_templates/panda/panda.urdf'), join(obj.dir, 'franka', 'panda.urdf'));
+  }
   const script = `
 import json, sys
 from partrm_isaac.gym_backend import IsaacGymBackend
 d = json.load(sys.stdin)
 progress = []
-b = IsaacGymBackend(device="cpu", franka_urdf=d["franka"])
+b = IsaacGymBackend(device="cpu", franka_urdf=d["franka"]) if d["franka"] else IsaacGymBackend(device="cpu")
 r = b.run(d["dir"], d["spec"], lambda f, m: progress.append("%.2f %s" % (f, m)), lambda: False)
 print(json.dumps({"result": r, "progress": progress}))
 `;
   const r = spawnSync(PYTHON, ['-c', script], {
-    input: JSON.stringify({ dir: obj.dir, spec, franka: resolve('urdf_templates/panda/panda.urdf') }),
+    input: JSON.stringify({ dir: obj.dir, spec, franka: bundleFranka ? null : resolve('urdf_templates/panda/panda.urdf') }),
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH, PARTRM_FAKE_HANDLE: handle.join(','), PARTRM_FAKE_JOINT: spec.joint },
     encoding: 'utf8',
     timeout: 120_000,
@@ -66,7 +72,7 @@ for (const which of ['drawer', 'door'] as const) {
     const trials = which === 'drawer' ? 2 : 1; // two envs side by side once; one is enough for the arc
     const spec: SimTaskSpec = { kind: 'evaluate', urdf: obj.urdf, joint: joint.name, task: which, policy, trials, seed: 4 };
     const t0 = Date.now();
-    const { result, progress } = runBackend(obj, spec, policy.grasp);
+    const { result, progress } = runBackend(obj, spec, policy.grasp, which === 'door');
     // The result is what the protocol accepts as a result message.
     const parsed = parseMessage(serialiseMessage(makeMessage({ type: 'result', taskId: 't', result })));
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { collectBundle } from '../src/sim/bundle.js';
+import { collectBundle, pandaBundleEntry } from '../src/sim/bundle.js';
 import { DEFAULT_LIMITS, parseMessage, sha256Hex } from '../src/sim/protocol.js';
 import { SimServer } from '../src/sim/server.js';
 import type { SimTaskSpec } from '../src/sim/task.js';
@@ -127,13 +127,15 @@ test('Isaac workers over loopback: wrong token refused; bundle delivered intact;
     await withTimeout(server.waitForWorkers(2), 60_000, () => logs.join(''));
     const joint = drawer.joints[0]!;
     const spec: SimTaskSpec = { kind: 'evaluate', urdf: drawer.urdf, joint: joint.name, task: 'door', trials: 4, seed: 1 };
-    const expected = Object.fromEntries((await collectBundle(drawer.dir, drawer.urdf)).map((e) => [e.path, sha256Hex(e.data)]));
+    const franka = await pandaBundleEntry();
+    const expected = Object.fromEntries([...(await collectBundle(drawer.dir, drawer.urdf)), franka].map((e) => [e.path, sha256Hex(e.data)]));
     const progress: string[] = [];
     let killed = '';
     const t0 = Date.now();
     const result = await withTimeout(
       server.submit(drawer.dir, spec, {
         backend: 'isaacgym',
+        extra: [franka],
         onProgress: (f, m) => {
           progress.push(`${f.toFixed(2)} ${m}`);
           if (killed || !m.startsWith('trial')) return;

@@ -183,6 +183,15 @@ function isInside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
+/**
+ * The project's Franka Panda (urdf_templates/panda/panda.urdf, primitives only) as the bundle file
+ * `franka/panda.urdf`: Isaac Gym workers use it instead of Isaac Gym's own copy when present.
+ */
+export async function pandaBundleEntry(): Promise<BundleEntry> {
+  const { pandaUrdfPath } = await import('./mujoco/scene.js');
+  return { path: 'franka/panda.urdf', data: new Uint8Array(await readFile(pandaUrdfPath())) };
+}
+
 /** Checks paths and limits of in-memory files (e.g. handed to `SimServer.submit`). */
 export function checkEntries(entries: readonly BundleEntry[], limits: ProtocolLimits = DEFAULT_LIMITS): void {
   if (entries.length === 0) throw new BundleError('bundle is empty');

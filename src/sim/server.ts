@@ -78,6 +78,8 @@ export interface SubmitOptions {
   backend?: SimBackendName;
   /** Options for collecting files from a bundle directory. */
   collect?: CollectOptions;
+  /** Files from elsewhere added to the bundle (e.g. {@link pandaBundleEntry} for Isaac Gym workers). */
+  extra?: readonly BundleEntry[];
 }
 
 export interface SimServerStats {
@@ -231,7 +233,8 @@ export class SimServer {
       const i = checked.error.issues[0]!;
       throw new SimServerError(`invalid task spec: ${i.path.join('.')}: ${i.message}`);
     }
-    const entries = typeof source === 'string' ? await collectBundle(source, spec.urdf, { limits: this.limits, ...opts.collect }) : source;
+    const collected = typeof source === 'string' ? await collectBundle(source, spec.urdf, { limits: this.limits, ...opts.collect }) : source;
+    const entries = opts.extra?.length ? [...collected, ...opts.extra] : collected;
     if (!entries.some((e) => e.path === spec.urdf)) throw new SimServerError(`the bundle has no file "${spec.urdf}" (spec.urdf)`);
     const bundle = encodeBundle(entries, this.limits);
     if (opts.signal?.aborted) throw new SimServerError('task aborted before it was queued');
