@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitJoint } from '../src/articulation/fit.js';
 import { jointErrors } from '../src/articulation/cases.js';
 import { checkUrdf } from '../src/urdf/check.js';
 import { loadArticulatedUrdf, movableJoints, sampleArticulatedUrdf } from '../src/urdf/partnet.js';
-import { readPointPly } from '../src/gaussians/ply.js';
+import { readPointPly, writeGaussianPly, writePointPly } from '../src/gaussians/ply.js';
 import { buildProgram } from '../src/cli/main.js';
 
 const FIXTURE = 'test/fixtures/partnet/cabinet_0001/mobility.urdf';
@@ -96,6 +96,14 @@ test('CLI: partrm sample then partrm extract; identical states exit with a clear
     assert.equal(existsSync(join(dir, 'same')), false);
     await assert.rejects(run(['sample', '--urdf', FIXTURE, '--joint', 'joint_1', '--state', 'abc', '--out', join(dir, 'x.ply')]), /--state must be a number/);
     await assert.rejects(run(['extract', '--initial', join(dir, 'missing.ply'), '--dragged', join(dir, 'a.ply'), '--out', join(dir, 'm')]), /Extract: cannot read/);
+    writeFileSync(join(dir, 'empty.ply'), writePointPly({ positions: new Float32Array(0) }));
+    await assert.rejects(run(['extract', '--initial', join(dir, 'empty.ply'), '--dragged', join(dir, 'a.ply'), '--out', join(dir, 'e')]), /empty\.ply has no points; expected a non-empty PLY/);
+    // A Gaussian PLY paired with a point PLY: a mismatch, not silently mixed.
+    const n = 200;
+    const g = { count: n, positions: a.positions.slice(0, 3 * n), opacities: new Float32Array(n).fill(0.9), scales: new Float32Array(3 * n).fill(0.005), rotations: new Float32Array(4 * n).map((_, i) => (i % 4 === 0 ? 1 : 0)), colors: new Float32Array(3 * n).fill(0.5) };
+    writeFileSync(join(dir, 'g.ply'), writeGaussianPly(g));
+    await assert.rejects(run(['extract', '--initial', join(dir, 'g.ply'), '--dragged', join(dir, 'a.ply'), '--out', join(dir, 'mm')]), /Extract: mismatched inputs/);
+    for (const d of ['m', 'e', 'mm']) assert.equal(existsSync(join(dir, d)), false);
   } finally {
     console.log = log;
     rmSync(dir, { recursive: true, force: true });

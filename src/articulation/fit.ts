@@ -429,10 +429,20 @@ class VoteMap {
     const i = this.slot(k);
     return this.keys[i] === k ? this.vals[i]! : 0;
   }
+  clear(): void {
+    this.keys.fill(-1);
+    this.vals.fill(0);
+    this.size = 0;
+  }
+  get capacity(): number {
+    return this.keys.length;
+  }
   forEach(f: (k: number, v: number) => void): void {
     for (let i = 0; i < this.keys.length; i++) if (this.keys[i]! >= 0) f(this.keys[i]!, this.vals[i]!);
   }
 }
+
+let voteTable: VoteMap | undefined;
 
 /** Top translation peaks of q - R p over sampled pairs (3D vote histogram + mean shift). */
 function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, cell: number, maxShift: number, peaks: number): Vec3[] {
@@ -448,7 +458,10 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
   const inv = 1 / cell;
   const B = 512;
   const pack = (x: number, y: number, z: number): number => ((x + B) << 20) | ((y + B) << 10) | (z + B);
-  const votes = new VoteMap(np * nq);
+  // One table reused across calls: this runs for every candidate rotation.
+  if (!voteTable || voteTable.capacity < 2 * np * nq) voteTable = new VoteMap(np * nq);
+  else voteTable.clear();
+  const votes = voteTable;
   const m2 = maxShift * maxShift;
   for (let i = 0; i < np; i++) {
     const px = rp[3 * i]!, py = rp[3 * i + 1]!, pz = rp[3 * i + 2]!;
@@ -788,8 +801,8 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const normalsA = new NormalCache(A), normalsB = new NormalCache(B);
 
   // Subsets for voting and scoring.
-  const vA = subsample(cA, 130, rng), vB = subsample(cB, 130, rng);
-  const sA = subsample(cA, 600, rng), sB = subsample(cB, 600, rng);
+  const vA = subsample(cA, 110, rng), vB = subsample(cB, 110, rng);
+  const sA = subsample(cA, 450, rng), sB = subsample(cB, 450, rng);
   const voteA = gather(A.points, vA), voteB = gather(B.points, vB);
   const scoreA = gather(A.points, sA), scoreB = gather(B.points, sB);
   const drags = options.drags ?? [];
@@ -810,8 +823,8 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
-  const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 600, rng);
-  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, A.tree, 20), 3), A.points, subsample(allA, 300, rng));
+  const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 1000, rng);
+  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, A.tree, 30), 3), A.points, subsample(allA, 300, rng));
   const nrmA = normalsOf(A.points, vA, A.tree, 20);
   const nrmB = normalsOf(B.points, vB, B.tree, 20);
   const axes: Vec3[] = [...frame];

@@ -11,6 +11,7 @@
  */
 import { MeshoptSimplifier } from 'meshoptimizer';
 import type { TriangleMesh } from '../core/mesh.js';
+import { KdTree } from './kdtree.js';
 
 export interface MeshExtractionOptions {
   /** Voxel size in input units; default 1.5x the median point spacing, at most 160 cells per side. */
@@ -19,6 +20,12 @@ export interface MeshExtractionOptions {
   targetTriangles?: number;
   /** Isosurface level on the blurred occupancy in [0, 1] (default 0.12). */
   level?: number;
+  /**
+   * How far each vertex moves toward the mean of its nearest input points, in [0, 1] (default
+   * 0.8): the shell then hugs the sampled sheet instead of floating a voxel off it, while keeping
+   * some thickness (simulators compute mesh volumes; a zero-thickness double layer has none).
+   */
+  snap?: number;
 }
 
 export interface ExtractedMesh extends TriangleMesh {
@@ -171,7 +178,29 @@ export function extractMesh(points: Float32Array, options: MeshExtractionOptions
   let indices: Uint32Array = new Uint32Array(tris);
   const target = options.targetTriangles ?? 6000;
   if (indices.length / 3 > target) indices = simplify(positions, indices, target * 3, h);
-  return compact(positions, indices, h);
+  const out = compact(positions, indices, h);
+  const snap = options.snap ?? 0.8;
+  if (snap > 0) snapToPoints(out.positions, points, Math.min(1, snap));
+  return out;
+}
+
+function snapToPoints(vertices: Float32Array, points: Float32Array, amount: number): void {
+  const tree = new KdTree(points);
+  const K = 6;
+  const idx = new Int32Array(K);
+  const d2 = new Float64Array(K);
+  for (let v = 0; v < vertices.length; v += 3) {
+    const found = tree.knn(vertices[v]!, vertices[v + 1]!, vertices[v + 2]!, K, idx, d2);
+    if (found === 0) continue;
+    let mx = 0, my = 0, mz = 0;
+    for (let k = 0; k < found; k++) {
+      const j = idx[k]! * 3;
+      mx += points[j]!; my += points[j + 1]!; mz += points[j + 2]!;
+    }
+    vertices[v] = vertices[v]! + amount * (mx / found - vertices[v]!);
+    vertices[v + 1] = vertices[v + 1]! + amount * (my / found - vertices[v + 1]!);
+    vertices[v + 2] = vertices[v + 2]! + amount * (mz / found - vertices[v + 2]!);
+  }
 }
 
 let ready = false;
