@@ -41,6 +41,6 @@ export { SimServer, SimServerError, randomToken, type SimServerOptions, type Sub
 export { SimWorker, SimWorkerError, type SimExecutor, type SimWorkerOptions } from './sim/worker.js';
 export { threadExecutor } from './sim/executor-thread.js';
 export { createSimBackend, type SimRunner } from './sim/backend.js';
-export { collectBundle, encodeBundle, decodeBundle, writeBundle, BundleError, type BundleEntry } from './sim/bundle.js';
+export { collectBundle, encodeBundle, decodeBundle, writeBundle, pandaBundleEntry, BundleError, type BundleEntry } from './sim/bundle.js';
 export { PROTOCOL_VERSION, DEFAULT_LIMITS, parseMessage, serialiseMessage, makeMessage, bundlePathProblem, ProtocolError, type SimMessage, type ProtocolLimits } from './sim/protocol.js';
 export { derivePolicyFromUrdf, createOpeningEnv, evaluatePolicy, trainPolicy, runRollout, parseOpeningPolicy, type OpeningPolicy } from './policy/index.js';

@@ -167,6 +167,35 @@ test('createSimBackend(listen:HOST:PORT) queues tasks until a worker dials in', 
   await run;
   await sim.close();
   assert.equal(createSimBackend('local').kind, 'local');
+
+  // workerBackend 'isaacgym': a MuJoCo worker is passed over; the Isaac one gets the Panda too.
+  const isaacSim = createSimBackend({ kind: 'listen', port: 0 }, { token: TOKEN, log: () => {}, workerBackend: 'isaacgym' });
+  const isaacUrl = await isaacSim.ready();
+  const seen: string[] = [];
+  const mj = new SimWorker({ url: isaacUrl, token: TOKEN, name: 'mj', executor: upperLimitExecutor, log: silentLogger });
+  const ig = new SimWorker({
+    url: isaacUrl,
+    token: TOKEN,
+    name: 'ig',
+    backends: ['isaacgym'],
+    log: silentLogger,
+    executor: async (dir, s, p, sig) => {
+      seen.push(readFileSync(join(dir, 'franka', 'panda.urdf'), 'utf8').slice(0, 200));
+      return upperLimitExecutor(dir, s, p, sig);
+    },
+  });
+  const runs = [mj.run()];
+  const r2 = isaacSim.run(door.dir, { kind: 'evaluate', urdf: door.urdf, joint: door.joints[0]!.name, task: 'door', trials: 1 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(mj.stats().tasksDone, 0);
+  runs.push(ig.run());
+  await r2;
+  assert.equal(mj.stats().tasksDone, 0);
+  assert.equal(ig.stats().tasksDone, 1);
+  assert.match(seen[0]!, /Panda/);
+  await Promise.all([mj.stop(), ig.stop()]);
+  await Promise.all(runs);
+  await isaacSim.close();
 });
 
 test('`partrm sim worker` is registered in the CLI', () => {

@@ -5,6 +5,8 @@
  */
 import { type SimBackend, type SimProgress, type SimTaskResult, type SimTaskSpec, parseSimBackend, runSimTaskLocal } from './task.js';
 import { type SimLogger, SimServer, randomToken, stderrLogger } from './server.js';
+import { pandaBundleEntry } from './bundle.js';
+import type { SimBackendName } from './protocol.js';
 
 export interface SimRunner {
   readonly kind: 'local' | 'listen';
@@ -21,6 +23,11 @@ export interface CreateSimBackendOptions {
   log?: SimLogger;
   /** Extra server options for `listen` (tests). */
   server?: Partial<ConstructorParameters<typeof SimServer>[0]>;
+  /**
+   * `listen` only: send tasks to workers of this backend only (default: any). With 'isaacgym' the
+   * project's Panda travels in each bundle as franka/panda.urdf.
+   */
+  workerBackend?: SimBackendName;
 }
 
 /** `local` | `listen:PORT` | `listen:HOST:PORT` (or the parsed {@link SimBackend}). */
@@ -48,7 +55,13 @@ export function createSimBackend(backend: string | SimBackend, opts: CreateSimBa
     kind: 'listen',
     async run(bundleDir, spec, onProgress, signal) {
       await listening;
-      return server.submit(bundleDir, spec, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
+      const extra = opts.workerBackend === 'isaacgym' ? [await pandaBundleEntry()] : [];
+      return server.submit(bundleDir, spec, {
+        ...(onProgress ? { onProgress } : {}),
+        ...(signal ? { signal } : {}),
+        ...(opts.workerBackend ? { backend: opts.workerBackend } : {}),
+        extra,
+      });
     },
     ready: () => listening,
     async close() {
