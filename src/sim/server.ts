@@ -419,7 +419,7 @@ export class SimServer {
         task.worker = null;
         if (msg.result.kind !== task.spec.kind) {
           this.reject(peer, 'bad_message', `result.kind "${msg.result.kind}" does not match the task's kind "${task.spec.kind}"`, msg.id, false);
-          this.retryOrFail(task, peer, `worker "${peer.name}" answered a ${task.spec.kind} task with a ${msg.result.kind} result`, true);
+          this.retryOrFail(task, `worker "${peer.name}" answered a ${task.spec.kind} task with a ${msg.result.kind} result`, true);
         } else {
           this.counters.completed += 1;
           this.settle(task, null, msg.result);
@@ -432,7 +432,7 @@ export class SimServer {
         if (!task) return;
         peer.running.delete(task.taskId);
         task.worker = null;
-        this.retryOrFail(task, peer, `failed on worker "${peer.name}": ${msg.error}`, msg.retryable);
+        this.retryOrFail(task, `failed on worker "${peer.name}": ${msg.error}`, msg.retryable);
         this.dispatch();
         return;
       }
@@ -459,7 +459,7 @@ export class SimServer {
     for (const t of tasks) {
       t.worker = null;
       t.dropped.add(peer.key);
-      this.retryOrFail(t, peer, `worker "${peer.name}" disconnected (${code}${reason ? ` ${reason}` : ''})`, true);
+      this.retryOrFail(t, `worker "${peer.name}" disconnected (${code}${reason ? ` ${reason}` : ''})`, true);
     }
     this.dispatch();
   }
@@ -472,7 +472,7 @@ export class SimServer {
     peer.running.clear();
   }
 
-  private retryOrFail(task: Task, peer: Peer, why: string, retryable: boolean): void {
+  private retryOrFail(task: Task, why: string, retryable: boolean): void {
     if (task.settled || this.closed) return;
     if (retryable && task.attempts < this.opts.maxAttempts) {
       this.counters.requeued += 1;
@@ -482,7 +482,6 @@ export class SimServer {
     }
     this.counters.failed += 1;
     const attempts = retryable ? ` after ${task.attempts} attempt(s)` : '';
-    void peer;
     this.settle(task, new SimServerError(`task ${task.taskId} (${task.spec.kind} ${task.spec.urdf} joint ${task.spec.joint}) ${why}${attempts}`));
   }
 

@@ -57,9 +57,9 @@ export function wsConnection(ws: WebSocket, remote: string): SimConnection {
       ws.terminate();
     },
     onMessage(handler) {
-      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      // Binary frames are read as UTF-8 too: they then fail JSON parsing and get an error reply.
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-        void isBinary;
         handler(buf.toString('utf8'), buf.byteLength);
       });
     },
