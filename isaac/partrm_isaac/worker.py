@@ -222,7 +222,10 @@ class Worker:
                 return
             last_sent[0] = now
             m = P.make_message("progress", taskId=task_id, fraction=f, message=P.clamp_text(message))
-            asyncio.run_coroutine_threadsafe(send(m), loop)
+            try:
+                asyncio.run_coroutine_threadsafe(send(m), loop)
+            except RuntimeError:  # the loop is gone (worker stopping): nothing to report to
+                pass
 
         try:
             files = P.decode_bundle(msg["bundle"], self.limits)
