@@ -33,8 +33,8 @@ export function defaultParams(type: 'prismatic' | 'revolute'): OpeningPolicyPara
 export function paramRanges(type: 'prismatic' | 'revolute'): Record<keyof OpeningPolicyParams, [number, number]> {
   return {
     graspDepth: [-0.015, 0.02],
-    graspLateral: [-0.03, 0.03],
-    graspVertical: [-0.02, 0.02],
+    graspLateral: [-0.015, 0.015],
+    graspVertical: [-0.01, 0.01],
     standoff: [0.05, 0.15],
     speed: type === 'prismatic' ? [0.05, 0.35] : [0.2, 1.0],
     gripClosure: [0, 0.004],

@@ -19,7 +19,7 @@ export interface TrainOptions {
   trialsPerCandidate?: number;
   /** Fraction of the population kept as elites (default 0.25, at least 2). */
   eliteFraction?: number;
-  /** Fresh perturbed starts on which the best candidates are re-checked at the end (default 4, 0 = off). */
+  /** Fresh perturbed starts on which the best candidates are re-checked at the end (default 6, 0 = off). */
   validationStarts?: number;
   onProgress?: (done: number, total: number, best: number, message: string) => void;
   signal?: AbortSignal;
@@ -111,7 +111,7 @@ export function trainPolicy(env: OpeningEnv, initial: OpeningPolicy, options: Tr
   }
   // Validation: the few best candidates (and the initial policy) on fresh starts; a candidate that
   // was lucky on its two training starts does not win.
-  const validation = options.validationStarts ?? 4;
+  const validation = options.validationStarts ?? 6;
   let b: { params: OpeningPolicyParams; score: number; success: number } = best!;
   if (validation > 0) {
     const pool = [...seen].sort((x, y) => y.score - x.score).slice(0, 3);
