@@ -1,10 +1,9 @@
 /**
- * Operations on GaussianSets: similarity transforms (model frame -> world), pruning, and
- * opacity-weighted point sampling with shared indices across states.
+ * Operations on GaussianSets: similarity transforms (model frame -> world), selection, pruning.
+ * (Point sampling for the articulation step: src/articulation/sampling.ts.)
  */
 import { type Mat4, mat4ToQuaternion } from '../core/math.js';
-import type { Rng } from '../core/random.js';
-import type { GaussianSet, PointCloud } from '../core/types.js';
+import type { GaussianSet } from '../core/types.js';
 
 export function emptyGaussians(count: number): GaussianSet {
   return {
@@ -85,54 +84,4 @@ export function pruneGaussians(set: GaussianSet, minOpacity = 0.005): GaussianSe
   const keep: number[] = [];
   for (let i = 0; i < set.count; i++) if (set.opacities[i]! >= minOpacity) keep.push(i);
   return selectGaussians(set, keep);
-}
-
-/**
- * Samples `count` Gaussian indices, weighted by opacity (the smaller of the states' opacities when
- * several sets with the same count are given, so a Gaussian that vanishes in one state is rarely
- * picked), without replacement; when fewer than `count` Gaussians have weight, all of them
- * (so the result may be shorter than `count`).
- * Splatter-image models predict Gaussian i of every state from the same pixel, so sampling the
- * same indices in the initial and the dragged state yields point correspondences.
- */
-export function sampleGaussianIndices(sets: readonly GaussianSet[], count: number, rng: Rng, minOpacity = 0.05): Uint32Array {
-  const first = sets[0];
-  if (!first) throw new Error('Gaussians: sampleGaussianIndices needs at least one set');
-  if (!(Number.isInteger(count) && count > 0)) throw new Error(`Gaussians: sample count must be a positive integer, got ${count}`);
-  const n = first.count;
-  for (const s of sets) if (s.count !== n) throw new Error(`Gaussians: sets to sample jointly differ in count (${s.count} vs ${n})`);
-  const weight = new Float64Array(n);
-  let positive = 0;
-  for (let i = 0; i < n; i++) {
-    let w = Infinity;
-    for (const s of sets) w = Math.min(w, s.opacities[i]!);
-    w = Number.isFinite(w) && w >= minOpacity ? w : 0;
-    weight[i] = w;
-    if (w > 0) positive++;
-  }
-  if (positive === 0) throw new Error(`Gaussians: no Gaussian has opacity >= ${minOpacity} in every state; nothing to sample`);
-  if (positive <= count) {
-    // Every weighted Gaussian once (fewer than `count`: duplicates would fake a zero point spacing).
-    const all = new Uint32Array(positive);
-    let j = 0;
-    for (let i = 0; i < n; i++) if (weight[i]! > 0) all[j++] = i;
-    return all;
-  }
-  const out = new Uint32Array(count);
-  // Weighted sampling without replacement (Efraimidis-Spirakis keys u^(1/w), top `count`).
-  const keys: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) {
-    const w = weight[i]!;
-    if (w > 0) keys.push([Math.log(Math.max(rng.next(), 1e-300)) / w, i]);
-  }
-  keys.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let j = 0; j < count; j++) out[j] = keys[j]![1];
-  out.sort();
-  return out;
-}
-
-/** Gaussian centres (and colours) at `indices` as a point cloud. */
-export function gaussianPoints(set: GaussianSet, indices: ArrayLike<number>): PointCloud {
-  const sel = selectGaussians(set, indices);
-  return { positions: sel.positions, colors: sel.colors };
 }
