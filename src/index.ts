@@ -44,3 +44,4 @@ export { createSimBackend, type SimRunner } from './sim/backend.js';
 export { collectBundle, encodeBundle, decodeBundle, writeBundle, pandaBundleEntry, BundleError, type BundleEntry } from './sim/bundle.js';
 export { PROTOCOL_VERSION, DEFAULT_LIMITS, parseMessage, serialiseMessage, makeMessage, bundlePathProblem, ProtocolError, type SimMessage, type ProtocolLimits } from './sim/protocol.js';
 export { derivePolicyFromUrdf, createOpeningEnv, evaluatePolicy, trainPolicy, runRollout, parseOpeningPolicy, type OpeningPolicy } from './policy/index.js';
+export { decodePngRgba, encodePngRgba, type RgbaImage } from './core/image.js';
