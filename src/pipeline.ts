@@ -109,6 +109,8 @@ export interface PipelineOptions {
   segmenter?: Segmenter;
   /** Default: the articulation module's `extractArticulation` (see `defaultArticulationStep`). */
   extract?: ArticulationStep;
+  /** Drag sampling's preference for mask pixels near the click (see `PropagateOptions.locality`; default 0.3, 0 = uniform as PartRM). */
+  locality?: number;
   /** Points sampled per state for the articulation step (default 10000). */
   points?: number;
   /** Seed for drag and point sampling (default 0): same input, same output. */
@@ -294,7 +296,10 @@ export class PartRMPipeline implements Pipeline {
 
     // propagate
     let ts = t();
-    const propagated = await propagateOperatorDrags(image, req.drags, this.segmenter, m.drags, rng.fork(1), { signal });
+    const propagated = await propagateOperatorDrags(image, req.drags, this.segmenter, m.drags, rng.fork(1), {
+      ...(signal ? { signal } : {}),
+      ...(this.options.locality !== undefined ? { locality: this.options.locality } : {}),
+    });
     timings['propagate'] = t() - ts;
     signal?.throwIfAborted();
 

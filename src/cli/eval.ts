@@ -31,10 +31,15 @@ export function evalCommand(): Command {
     .option('--limit <n>', 'at most this many pairs', positiveInt('limit'))
     .option('--render-size <px>', 'render size (must divide the dataset size; default the dataset size)', positiveInt('render-size'))
     .option('--segmenter', 'propagate drags with the default segmenter instead of the ground-truth part mask')
+    .option('--locality <x>', 'drag sampling preference for pixels near the click (0 = uniform, as training)', (v: string) => {
+      const x = Number(v);
+      if (!(x >= 0)) throw new InvalidArgumentError(`--locality expects a number >= 0, got "${v}"`);
+      return x;
+    }, 0)
     .option('--providers <list>', 'onnxruntime execution providers (default cuda,cpu)')
     .option('--seed <n>', 'seed', positiveInt('seed'), 1)
     .option('--json', 'print JSON (summaries and per-pair scores)')
-    .action(async (o: { data: string; model?: string; splits: string; pairs: number; limit?: number; renderSize?: number; segmenter?: boolean; providers?: string; seed: number; json?: boolean }) => {
+    .action(async (o: { data: string; model?: string; splits: string; pairs: number; limit?: number; renderSize?: number; segmenter?: boolean; locality: number; providers?: string; seed: number; json?: boolean }) => {
       const manifest = loadManifest(resolveManifestPath(o.model ?? defaultManifestPath()));
       const providers = o.providers?.split(',').map((s) => s.trim()) as ExecutionProvider[] | undefined;
       const model = await PartRMModel.load(manifest, providers ? { providers } : {});
@@ -46,6 +51,7 @@ export function evalCommand(): Command {
           ...(o.renderSize ? { renderSize: o.renderSize } : {}),
           ...(o.segmenter ? { segmenter: new GraphSegmenter() } : {}),
           seed: o.seed,
+          locality: o.locality,
           onProgress: o.json || !process.stderr.isTTY ? undefined : (done, total) => process.stderr.write(`\reval model: ${done}/${total} pairs`),
         });
         if (!o.json && process.stderr.isTTY) process.stderr.write('\n');

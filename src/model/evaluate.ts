@@ -31,6 +31,8 @@ export interface EvaluateModelOptions {
   limit?: number;
   /** Propagate with this segmenter instead of the ground-truth mask. */
   segmenter?: Segmenter;
+  /** Drag sampling's preference for pixels near the click (default 0 = uniform, as training). */
+  locality?: number;
   /** Render size (default the dataset's). */
   renderSize?: number;
   seed?: number;
@@ -174,12 +176,12 @@ export async function evaluateModel(root: string, model: PartRMModel, options: E
     for (let p = 3; p < opaque.data.length; p += 4) opaque.data[p] = 255;
     let drags: Drag[];
     if (options.segmenter) {
-      drags = (await propagateOperatorDrags(opaque, [operator], options.segmenter, m.drags, rng.fork(wi))).drags;
+      drags = (await propagateOperatorDrags(opaque, [operator], options.segmenter, m.drags, rng.fork(wi), { locality: options.locality ?? 0 })).drags;
     } else {
       const gt = decodePngGray(await readFile(join(root, stA.mask[0]!)));
       const mask: Mask = { width: gt.width, height: gt.height, data: new Uint8Array(gt.width * gt.height) };
       for (let p = 0; p < mask.data.length; p++) mask.data[p] = gt.data[p] === label ? 1 : 0;
-      drags = propagateDrags(mask, operator, m.drags, rng.fork(wi), { locality: 0 });
+      drags = propagateDrags(mask, operator, m.drags, rng.fork(wi), { locality: options.locality ?? 0 });
     }
     const pred = await model.predict({ image: opaque, drags });
     const renders = (set: typeof pred.initial): ImageF32[] =>
@@ -214,7 +216,7 @@ export async function evaluateModel(root: string, model: PartRMModel, options: E
   return {
     model: m.path,
     data: root,
-    propagation: options.segmenter ? options.segmenter.name : 'ground-truth part mask (as in training)',
+    propagation: `${options.segmenter ? options.segmenter.name : 'ground-truth part mask (as in training)'}, locality ${options.locality ?? 0}`,
     pairs: results,
     bySplit: { all: summarise(results), ...group((p) => p.split) },
     byCategory: group((p) => p.category),
