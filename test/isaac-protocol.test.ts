@@ -164,6 +164,17 @@ test('Isaac workers over loopback: wrong token refused; bundle delivered intact;
     // 3. A task error on the worker comes back as a rejected submit (not retried).
     await assert.rejects(server.submit(drawer.dir, { ...spec, joint: 'no_such_joint' }, { backend: 'isaacgym' }), /failed on worker "isaac-\d": joint "no_such_joint" not found/);
     assert.equal(server.stats().requeued, 1);
+
+    // 4. Cancel: the bridge aborts a running task; the Isaac worker stops it (the backend sees
+    //    cancelled()) and takes the next task.
+    const ac = new AbortController();
+    await assert.rejects(
+      server.submit(drawer.dir, spec, { backend: 'isaacgym', signal: ac.signal, onProgress: (_f, m) => m.startsWith('trial') && ac.abort() }),
+      /SimServer: task .* aborted/,
+    );
+    const after = await withTimeout(server.submit(drawer.dir, { ...spec, trials: 1 }, { backend: 'isaacgym' }), 60_000, () => logs.join(''));
+    assert.equal(after.trials, 1);
+    assert.match(logs.join(''), /IsaacWorker: task \S+ cancelled \(aborted by the bridge\)/);
   } finally {
     for (const c of children.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     const codes = await Promise.all([...children.values()].map((c) => exited(c)));

@@ -296,10 +296,14 @@ test('a task that fails on its worker is reported, not retried; a cancelled task
   await run;
 
   let sawAbort = false;
-  const slow: SimExecutor = async (_d, _s, p, sig) => {
+  let release!: () => void;
+  const windDown = new Promise<void>((r) => (release = r));
+  const slow: SimExecutor = async (d, s, p, sig) => {
+    if (s.seed === 99) return bundleExecutor()(d, s, p, sig);
     p(0.1, 'started');
     await new Promise<void>((resolve) => sig.addEventListener('abort', () => resolve(), { once: true }));
     sawAbort = true;
+    await windDown; // a backend that takes a while to stop
     throw new Error('aborted');
   };
   const w2 = memoryWorker(server, { name: 'w2', executor: slow });
@@ -310,6 +314,14 @@ test('a task that fails on its worker is reported, not retried; a cancelled task
   await assert.rejects(pending, /SimServer: task .* aborted/);
   await until(() => sawAbort, 'the worker sees the cancel');
   assert.equal(w2.stats().tasksCancelled, 1);
+  // The cancelled task keeps the worker's only slot until the worker confirms it has stopped:
+  // the next task waits instead of being bounced as "busy".
+  const next = server.submit(entries, { ...spec, seed: 99 });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(server.stats().queued, 1);
+  release();
+  assert.deepEqual((await next).finalStates, [0.35, 0.35]);
+  assert.equal(server.stats().requeued, 0);
   await w2.stop();
   await run2;
   await server.close();

@@ -84,6 +84,7 @@ class Worker:
         self._stopped = False
         self._stop_event: Optional[asyncio.Event] = None
         self._current: Dict[str, threading.Event] = {}
+        self._server_cancelled: set = set()
         self.stats = {"connections": 0, "tasks_done": 0, "tasks_failed": 0, "tasks_cancelled": 0}
 
     # --------------------------------------------------------------------------------------------
@@ -186,6 +187,7 @@ class Worker:
                     if ev is not None:
                         self.stats["tasks_cancelled"] += 1
                         log.info("IsaacWorker: task %s cancelled (%s)", msg["taskId"], msg["reason"])
+                        self._server_cancelled.add(msg["taskId"])
                         ev.set()
                 elif t == "task":
                     if not outcome["welcomed"]:
@@ -227,6 +229,13 @@ class Worker:
             except RuntimeError:  # the loop is gone (worker stopping): nothing to report to
                 pass
 
+        async def confirm_cancel() -> None:
+            # The bridge keeps this worker's slot until it hears the task has stopped.
+            if task_id in self._server_cancelled:
+                self._server_cancelled.discard(task_id)
+                self._current.pop(task_id, None)
+                await send(P.make_message("task_failed", taskId=task_id, error="cancelled by the bridge", retryable=False))
+
         try:
             files = P.decode_bundle(msg["bundle"], self.limits)
             with tempfile.TemporaryDirectory(prefix="partrm-isaac-task-") as tmp:
@@ -234,6 +243,7 @@ class Worker:
                 progress(0.0, "bundle received")
                 result = await loop.run_in_executor(self._pool, self.backend.run, tmp, spec, progress, cancel.is_set)
             if cancel.is_set():
+                await confirm_cancel()
                 return
             self._current.pop(task_id, None)
             await send(P.make_message("result", taskId=task_id, result=result))
@@ -242,9 +252,10 @@ class Worker:
         except asyncio.CancelledError:
             raise
         except TaskCancelled:
-            pass
+            await confirm_cancel()
         except Exception as e:  # noqa: BLE001 - every failure is reported to the bridge
             if cancel.is_set():
+                await confirm_cancel()
                 return
             self._current.pop(task_id, None)
             self.stats["tasks_failed"] += 1
@@ -253,3 +264,4 @@ class Worker:
             await send(P.make_message("task_failed", taskId=task_id, error=P.clamp_text(text), retryable=False))
         finally:
             self._current.pop(task_id, None)
+            self._server_cancelled.discard(task_id)

@@ -68,6 +68,11 @@ export interface SimServerOptions {
   helloTimeoutMs?: number;
   /** How many times one task may be dispatched (first try + re-queues) before it fails. */
   maxAttempts?: number;
+  /**
+   * After a cancel, the task keeps its worker slot until the worker confirms (its `task_failed`)
+   * or this long (ms) has passed, so a worker still winding down is not handed a new task.
+   */
+  cancelGraceMs?: number;
   log?: SimLogger;
 }
 
@@ -101,6 +106,10 @@ interface Peer {
   backends: Set<SimBackendName>;
   maxParallel: number;
   running: Map<string, Task>;
+  /** Cancelled tasks still winding down on the worker (they occupy a slot until confirmed). */
+  draining: Map<string, NodeJS.Timeout>;
+  /** No new task before this time (ms since epoch): set after a retryable failure such as "busy". */
+  coolUntil: number;
   lastSeen: number;
   lastAssigned: number;
   badMessages: number;
@@ -131,13 +140,11 @@ export class SimServer {
   readonly token: string;
   readonly host: string;
   readonly limits: ProtocolLimits;
-  private readonly opts: Required<Pick<SimServerOptions, 'heartbeatMs' | 'heartbeatTimeoutMs' | 'helloTimeoutMs' | 'maxAttempts' | 'name'>>;
+  private readonly opts: Required<Pick<SimServerOptions, 'heartbeatMs' | 'heartbeatTimeoutMs' | 'helloTimeoutMs' | 'maxAttempts' | 'cancelGraceMs' | 'name'>>;
   private readonly log: SimLogger;
   private readonly peers = new Map<number, Peer>();
   private readonly queue: Task[] = [];
   private readonly tasks = new Map<string, Task>();
-  /** Tasks cancelled while running: their late messages are dropped quietly. */
-  private readonly cancelled = new Set<string>();
   private nextPeer = 1;
   private nextTask = 1;
   private assignClock = 0;
@@ -161,6 +168,7 @@ export class SimServer {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? Math.max(6 * heartbeatMs, 30_000),
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       maxAttempts: options.maxAttempts ?? 3,
+      cancelGraceMs: options.cancelGraceMs ?? 30_000,
       name: options.name ?? 'partrm-bridge',
     };
     if (!(this.opts.maxAttempts >= 1)) throw new SimServerError(`maxAttempts must be >= 1, got ${this.opts.maxAttempts}`);
@@ -302,6 +310,8 @@ export class SimServer {
       backends: new Set(),
       maxParallel: 1,
       running: new Map(),
+      draining: new Map(),
+      coolUntil: 0,
       lastSeen: Date.now(),
       lastAssigned: 0,
       badMessages: 0,
@@ -413,7 +423,7 @@ export class SimServer {
         return;
       }
       case 'result': {
-        const task = this.runningTask(peer, msg.taskId, msg.id);
+        const task = this.runningTask(peer, msg.taskId, msg.id, true);
         if (!task) return;
         peer.running.delete(task.taskId);
         task.worker = null;
@@ -428,10 +438,16 @@ export class SimServer {
         return;
       }
       case 'task_failed': {
-        const task = this.runningTask(peer, msg.taskId, msg.id);
+        const task = this.runningTask(peer, msg.taskId, msg.id, true);
         if (!task) return;
         peer.running.delete(task.taskId);
         task.worker = null;
+        if (msg.retryable) {
+          // e.g. "worker is busy": let other workers have it first, and this one a short break.
+          task.dropped.add(peer.key);
+          peer.coolUntil = Date.now() + 250;
+          setTimeout(() => this.dispatch(), 260).unref();
+        }
         this.retryOrFail(task, `failed on worker "${peer.name}": ${msg.error}`, msg.retryable);
         this.dispatch();
         return;
@@ -441,10 +457,19 @@ export class SimServer {
     }
   }
 
-  private runningTask(peer: Peer, taskId: string, msgId: string): Task | null {
+  private runningTask(peer: Peer, taskId: string, msgId: string, final = false): Task | null {
     const task = peer.running.get(taskId);
     if (task) return task;
-    if (this.cancelled.has(taskId)) return null;
+    const timer = peer.draining.get(taskId);
+    if (timer) {
+      // A cancelled task: its late progress is dropped; its final answer frees the slot.
+      if (final) {
+        clearTimeout(timer);
+        peer.draining.delete(taskId);
+        this.dispatch();
+      }
+      return null;
+    }
     this.reject(peer, 'unknown_task', `task "${taskId.slice(0, 80)}" is not running on this worker`, msgId, false);
     return null;
   }
@@ -470,6 +495,8 @@ export class SimServer {
     peer.helloTimer = null;
     this.peers.delete(peer.key);
     peer.running.clear();
+    for (const t of peer.draining.values()) clearTimeout(t);
+    peer.draining.clear();
   }
 
   private retryOrFail(task: Task, why: string, retryable: boolean): void {
@@ -505,8 +532,14 @@ export class SimServer {
     if (task.settled) return;
     const worker = task.worker;
     if (worker) {
-      this.cancelled.add(task.taskId);
       this.sendTo(worker, makeMessage<CancelMessage>({ type: 'cancel', taskId: task.taskId, reason: 'aborted by the bridge' }));
+      const id = task.taskId;
+      const timer = setTimeout(() => {
+        worker.draining.delete(id);
+        this.dispatch();
+      }, this.opts.cancelGraceMs);
+      timer.unref();
+      worker.draining.set(id, timer);
     }
     this.settle(task, new SimServerError(`task ${task.taskId} aborted`));
     this.dispatch();
@@ -540,9 +573,10 @@ export class SimServer {
     let best: Peer | null = null;
     let bestScore: [number, number, number] = [Infinity, Infinity, Infinity];
     for (const p of this.peers.values()) {
-      if (!p.authed || p.gone || p.running.size >= p.maxParallel) continue;
+      const busy = p.running.size + p.draining.size;
+      if (!p.authed || p.gone || busy >= p.maxParallel || p.coolUntil > Date.now()) continue;
       if (task.backend && !p.backends.has(task.backend)) continue;
-      const score: [number, number, number] = [task.dropped.has(p.key) ? 1 : 0, p.running.size / p.maxParallel, p.lastAssigned];
+      const score: [number, number, number] = [task.dropped.has(p.key) ? 1 : 0, busy / p.maxParallel, p.lastAssigned];
       if (score[0] < bestScore[0] || (score[0] === bestScore[0] && (score[1] < bestScore[1] || (score[1] === bestScore[1] && score[2] < bestScore[2])))) {
         best = p;
         bestScore = score;

@@ -76,6 +76,8 @@ export interface SimWorkerStats {
 interface Running {
   controller: AbortController;
   promise: Promise<void>;
+  /** The server cancelled it: confirm with task_failed once it has stopped (frees the slot there). */
+  cancelledByServer: boolean;
 }
 
 export class SimWorker {
@@ -248,6 +250,7 @@ export class SimWorker {
             if (r) {
               this.counters.tasksCancelled += 1;
               this.log('info', `SimWorker: task ${msg.taskId} cancelled (${msg.reason})`);
+              r.cancelledByServer = true;
               r.controller.abort();
             }
             return;
@@ -287,11 +290,12 @@ export class SimWorker {
       return;
     }
     const controller = new AbortController();
-    const promise = this.runTask(msg, controller.signal, send).finally(() => this.running.delete(msg.taskId));
-    this.running.set(msg.taskId, { controller, promise });
+    const entry: Running = { controller, promise: Promise.resolve(), cancelledByServer: false };
+    this.running.set(msg.taskId, entry);
+    entry.promise = this.runTask(msg, controller.signal, send, () => entry.cancelledByServer).finally(() => this.running.delete(msg.taskId));
   }
 
-  private async runTask(msg: TaskMessage, signal: AbortSignal, send: (m: SimMessage) => void): Promise<void> {
+  private async runTask(msg: TaskMessage, signal: AbortSignal, send: (m: SimMessage) => void, cancelledByServer: () => boolean): Promise<void> {
     const t0 = Date.now();
     const interval = this.opts.progressIntervalMs ?? 100;
     // Throttled progress: the first and final reports go out at once; in between at most one
@@ -333,13 +337,22 @@ export class SimWorker {
       dir = null;
       if (d) await rm(d, { recursive: true, force: true }).catch(() => {});
     };
+    const confirmCancel = async () => {
+      if (!cancelledByServer()) return; // connection lost or worker stopping: nobody to tell
+      await cleanup();
+      done();
+      send(makeMessage<TaskFailedMessage>({ type: 'task_failed', taskId: msg.taskId, error: 'cancelled by the bridge', retryable: false }));
+    };
     try {
       const entries = decodeBundle(msg.bundle, this.limits);
       dir = await mkdtemp(join(this.opts.tmpRoot ?? tmpdir(), 'partrm-sim-task-'));
       await writeBundle(dir, entries);
       onProgress(0, 'bundle received');
       const result = await this.executor(dir, msg.spec, onProgress, signal);
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        await confirmCancel();
+        return;
+      }
       // Clean up and free the slot before answering: the server may hand over the next task at once.
       await cleanup();
       done();
@@ -347,7 +360,10 @@ export class SimWorker {
       this.counters.tasksDone += 1;
       this.log('info', `SimWorker: task ${msg.taskId} done in ${((Date.now() - t0) / 1000).toFixed(1)} s (success ${(result.successRate * 100).toFixed(0)}% of ${result.trials})`);
     } catch (e) {
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        await confirmCancel();
+        return;
+      }
       await cleanup();
       done();
       this.counters.tasksFailed += 1;
