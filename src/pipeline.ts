@@ -290,6 +290,23 @@ export class PartRMPipeline implements Pipeline {
     }
     if (!Array.isArray(req.drags) || req.drags.length === 0) throw new Error('Pipeline: at least one drag is needed');
     req.drags.forEach((d, i) => checkDrag(d, image.width, image.height, `drag ${i}`));
+    if (req.camera) {
+      const c = req.camera.camToWorld;
+      if (!c || c.length !== 16 || !Array.from(c).every(Number.isFinite)) throw new Error('Pipeline: camera.camToWorld must be 16 finite numbers (row-major 4x4)');
+      try {
+        const sim = decomposeSimilarity(c);
+        if (Math.abs(sim.scale - 1) > 1e-3) throw new Error(`scale ${sim.scale}`);
+      } catch (err) {
+        throw new Error(`Pipeline: camera.camToWorld must be a rigid transform (${(err as Error).message})`, { cause: err });
+      }
+    }
+    if (req.rigToWorld) {
+      try {
+        decomposeSimilarity(req.rigToWorld);
+      } catch (err) {
+        throw new Error(`Pipeline: rigToWorld must be a similarity 4x4 (${(err as Error).message})`, { cause: err });
+      }
+    }
     const m = this.model.manifest;
     const seed = this.options.seed ?? 0;
     const rng = new Rng(seed);
@@ -311,10 +328,7 @@ export class PartRMPipeline implements Pipeline {
     signal?.throwIfAborted();
     let worldFromRig: Mat4 = Float64Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
     if (req.camera) worldFromRig = mat4Multiply(req.camera.camToWorld, mat4InvertRigid(m.worldCameraView0.camToWorld));
-    if (req.rigToWorld) {
-      decomposeSimilarity(req.rigToWorld); // validates: a similarity, or a clear error
-      worldFromRig = mat4Multiply(req.rigToWorld, worldFromRig);
-    }
+    if (req.rigToWorld) worldFromRig = mat4Multiply(req.rigToWorld, worldFromRig);
     const moved = req.camera !== undefined || req.rigToWorld !== undefined;
     const initial = moved ? transformGaussians(prediction.initial, worldFromRig) : prediction.initial;
     const dragged = moved ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;

@@ -123,6 +123,15 @@ describe('pipeline (analytic part-moving ONNX fixture)', () => {
     });
   }
 
+  it('rejects a camera pose that is not rigid', async () => {
+    const c2w = Float64Array.from(pipeline.model.manifest.worldCameraView0.camToWorld);
+    for (let i = 0; i < 12; i++) if (i % 4 !== 3) c2w[i] = c2w[i]! * 2;
+    await assert.rejects(
+      pipeline.run({ image: sample.image, drags: [sample.drag], camera: { intrinsics: pipeline.model.manifest.worldCameraView0.intrinsics, camToWorld: c2w } }),
+      /Pipeline: camera\.camToWorld must be a rigid transform/,
+    );
+  });
+
   it('stops between steps when aborted', async () => {
     const ac = new AbortController();
     ac.abort();
