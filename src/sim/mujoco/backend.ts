@@ -31,10 +31,13 @@ const MJ_OBJ_EQUALITY = 17;
 
 let sceneCounter = 0;
 
+/** Upper bounds of the gravity-holding friction: N for slides, N m for hinges. */
+export const HOLD_CAP = { prismatic: 40, revolute: 10 } as const;
+
 export interface MujocoSimulatorOptions extends SceneOptions {
   /**
    * Raise each object joint's friction loss to 1.3x the largest gravity torque/force on it over
-   * its range (default true), like the friction hinges and stays of real furniture: a flap or a
+   * its range, at most {@link HOLD_CAP} (default true), like the friction hinges and stays of real furniture: a flap or a
    * lid stays where it is left instead of falling shut, but a gripper still moves it.
    */
   holdAgainstGravity?: boolean;
@@ -174,7 +177,9 @@ export class MujocoSimulator implements Simulator, RobotControl {
         maxG = Math.max(maxG, Math.abs((this.d.qfrc_bias as Float64Array)[this.jointDof.get(j.name)!]!));
       }
       const dof = this.jointDof.get(j.name)!;
-      fl[dof] = Math.max(fl[dof]!, 1.3 * maxG);
+      // Capped so that a (mis-estimated) heavy part can still be moved by the arm.
+      const cap = j.type === 'prismatic' ? HOLD_CAP.prismatic : HOLD_CAP.revolute;
+      fl[dof] = Math.max(fl[dof]!, Math.min(cap, 1.3 * maxG));
       out[j.name] = fl[dof]!;
     }
     return out;
