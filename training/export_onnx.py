@@ -105,6 +105,7 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--weights', choices=['fp32', 'fp16', 'int8'], default='fp32',
                    help='weight storage in the .onnx (int8/fp16: see compress_onnx.py; arithmetic stays fp32)')
+    p.add_argument('--note', default=None, help='free text for provenance (e.g. how the run was resumed)')
     p.add_argument('--eval-data', default=None, help='re-evaluate the exported weights on this held-out dataset (manifest metrics)')
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -163,6 +164,7 @@ def main(argv=None):
             'parameters': n_params,
             'weights': 'random (seed %d)' % a.seed if not a.checkpoint else os.path.relpath(a.checkpoint),
             'weight_storage': a.weights,
+            **({'note': a.note} if a.note else {}),
             'export_command': 'python3 -m training.export_onnx ' + ' '.join(argv if argv is not None else sys.argv[1:]),
         }
         if index is not None:

@@ -57,6 +57,8 @@ def parse_args(argv=None):
     p.add_argument('--render-size', type=int, default=64)
     p.add_argument('--lr0', type=float, default=1e-3)
     p.add_argument('--lr', type=float, default=5e-4)
+    p.add_argument('--drag-lr-mult', type=float, default=1.0,
+                   help='learning-rate multiplier of the drag path (MLPs + merge convs) in stages 1-2: it starts from a zero-initialised branch and learns slowly otherwise')
     p.add_argument('--p-same', type=float, default=0.2, help='share of zero-displacement pairs')
     p.add_argument('--xyz-hint', type=float, default=1.0)
     p.add_argument('--max-radius', type=int, default=8, help='splat patch radius cap in pixels (training only)')
@@ -152,8 +154,14 @@ class Trainer:
         for n, p in self.model.named_parameters():
             drag = n.startswith('unet.drag_position_net') or n.startswith('unet.conv_merges') or n == 'unet.alpha'
             p.requires_grad_(not (static and drag) and n != 'unet.alpha')
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt = torch.optim.AdamW(params, lr=self.args.lr0 if static else self.args.lr, weight_decay=0.0, betas=(0.9, 0.95))
+        def is_drag(n):
+            return n.startswith('unet.drag_position_net') or n.startswith('unet.conv_merges')
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        mult = 1.0 if static else getattr(self.args, 'drag_lr_mult', 1.0)
+        groups = [{'params': [p for n, p in named if not is_drag(n)], 'lr_mult': 1.0}]
+        if any(is_drag(n) for n, _ in named):
+            groups.append({'params': [p for n, p in named if is_drag(n)], 'lr_mult': mult})
+        self.opt = torch.optim.AdamW(groups, lr=self.args.lr0 if static else self.args.lr, weight_decay=0.0, betas=(0.9, 0.95))
 
     # ------------------------------------------------------------------ batches
     def _images(self, ds, states):
@@ -197,7 +205,7 @@ class Trainer:
         a = self.args
         lr = lr_at(self.step, progress, a.lr0 if self.stage == 0 else a.lr)
         for gr in self.opt.param_groups:
-            gr['lr'] = lr
+            gr['lr'] = lr * gr.get('lr_mult', 1.0)
         self.model.train()
         logs = {}
         if self.stage == 0:
