@@ -9,6 +9,7 @@ import { checkUrdf } from '../src/urdf/check.js';
 import { loadArticulatedUrdf, movableJoints, sampleArticulatedUrdf } from '../src/urdf/partnet.js';
 import { readPointPly, writeGaussianPly, writePointPly } from '../src/gaussians/ply.js';
 import { buildProgram } from '../src/cli/main.js';
+import { Rng } from '../src/core/random.js';
 
 const FIXTURE = 'test/fixtures/partnet/cabinet_0001/mobility.urdf';
 
@@ -104,6 +105,42 @@ test('CLI: partrm sample then partrm extract; identical states exit with a clear
     writeFileSync(join(dir, 'g.ply'), writeGaussianPly(g));
     await assert.rejects(run(['extract', '--initial', join(dir, 'g.ply'), '--dragged', join(dir, 'a.ply'), '--out', join(dir, 'mm')]), /Extract: mismatched inputs/);
     for (const d of ['m', 'e', 'mm']) assert.equal(existsSync(join(dir, d)), false);
+  } finally {
+    console.log = log;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CLI: partrm extract on Gaussian PLYs (opacity-weighted sampling, transparent floaters ignored)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'partrm-cli-g-'));
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    const u = loadArticulatedUrdf(FIXTURE);
+    const toGaussians = (positions: Float32Array, seed: number) => {
+      const n = positions.length / 3;
+      const r = new Rng(seed);
+      // Every fifth Gaussian is a near-transparent floater somewhere in the box: sampling must skip it.
+      const pos = Float32Array.from(positions);
+      const opacities = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        if (i % 5 === 0) {
+          opacities[i] = 0.01;
+          for (let k = 0; k < 3; k++) pos[3 * i + k] = r.uniform(-0.5, 0.8);
+        } else opacities[i] = r.uniform(0.3, 1);
+      }
+      return { count: n, positions: pos, opacities, scales: new Float32Array(3 * n).fill(0.003), rotations: new Float32Array(4 * n).map((_, i) => (i % 4 === 0 ? 1 : 0)), colors: new Float32Array(3 * n).fill(0.6) };
+    };
+    const a = sampleArticulatedUrdf(u, { points: 12000, seed: 5 });
+    const b = sampleArticulatedUrdf(u, { state: { joint_0: 0.9 }, points: 12000, seed: 6 });
+    writeFileSync(join(dir, 'a.ply'), writeGaussianPly(toGaussians(a.positions, 1)));
+    writeFileSync(join(dir, 'b.ply'), writeGaussianPly(toGaussians(b.positions, 2)));
+    await buildProgram().parseAsync(['node', 'partrm', 'extract', '--initial', join(dir, 'a.ply'), '--dragged', join(dir, 'b.ply'), '--out', join(dir, 'out'), '--no-picture']);
+    const j = JSON.parse(readFileSync(join(dir, 'out', 'articulation.json'), 'utf8')).joints[0];
+    assert.equal(j.type, 'revolute');
+    assert.ok(Math.abs(Math.abs(j.axis[2]) - 1) < 0.03, `axis ${j.axis}`);
+    assert.ok(Math.abs(j.motion - 0.9) < 0.08, `motion ${j.motion}`);
+    assert.equal(existsSync(join(dir, 'out', 'articulation.png')), false);
   } finally {
     console.log = log;
     rmSync(dir, { recursive: true, force: true });
