@@ -174,3 +174,35 @@ test('mesh extraction wraps the sampled surfaces and boxes keep a cavity open', 
   assert.equal(coversCentre, false, 'the cavity centre is not inside any collision box');
   assert.throws(() => extractMesh(new Float32Array(6)), /MeshExtraction: need at least 4 points/);
 });
+
+test('drag files: 3D drags pass through; pixel drags are lifted onto the nearest visible point with --camera', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readDrags } = await import('../src/cli/extract.js');
+  const { lookAtOpencv, intrinsicsFromFovY, projectPoints } = await import('../src/core/camera.js');
+  const { mat4ToRows } = await import('../src/core/math.js');
+  const dir = mkdtempSync(join(tmpdir(), 'partrm-drags-'));
+  try {
+    // A front plane (x = 0.5) and a back plane (x = -0.5) behind it, seen from +x.
+    const pts: number[] = [];
+    for (let i = 0; i < 21; i++) for (let j = 0; j < 21; j++) pts.push(0.5, -0.5 + i / 20, -0.5 + j / 20, -0.5, -0.5 + i / 20, -0.5 + j / 20);
+    const cloud = Float32Array.from(pts);
+    const camera = { intrinsics: intrinsicsFromFovY(200, 200, 50), camToWorld: lookAtOpencv([3, 0, 0], [0, 0, 0], [0, 0, 1]) };
+    writeFileSync(join(dir, 'cam.json'), JSON.stringify({ intrinsics: camera.intrinsics, camToWorld: mat4ToRows(camera.camToWorld) }));
+    const target = projectPoints(camera, Float32Array.of(0.5, 0.1, 0.2)).pixels;
+    writeFileSync(join(dir, 'px.json'), JSON.stringify({ drags: [{ start: [target[0], target[1]], end: [target[0]! + 10, target[1]] }] }));
+    const lifted = readDrags(join(dir, 'px.json'), cloud, join(dir, 'cam.json'));
+    assert.equal(lifted.length, 1);
+    assert.ok(Math.abs(lifted[0]!.start[0] - 0.5) < 1e-6, 'the front point, not the one behind it');
+    assert.ok(Math.hypot(lifted[0]!.start[1] - 0.1, lifted[0]!.start[2] - 0.2) < 0.06);
+    assert.ok(Math.abs(lifted[0]!.end[0] - 0.5) < 1e-3, 'end at the start depth');
+    writeFileSync(join(dir, 'd3.json'), JSON.stringify([{ start: [0, 0, 0], end: [0.1, 0, 0] }]));
+    assert.deepEqual(readDrags(join(dir, 'd3.json'), cloud), [{ start: [0, 0, 0], end: [0.1, 0, 0] }]);
+    assert.throws(() => readDrags(join(dir, 'px.json'), cloud), /pixel drags need --camera/);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ start: [0, 0, 0] }]));
+    assert.throws(() => readDrags(join(dir, 'bad.json'), cloud), /drag 0 needs start and end/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
