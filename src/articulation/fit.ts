@@ -599,18 +599,41 @@ type Model = 'rigid' | 'prismatic' | 'revolute';
 class NormalCache {
   private readonly normals: Float32Array;
   private readonly done: Uint8Array;
+  private readonly idx = new Int32Array(20);
+  private readonly d2 = new Float64Array(20);
   constructor(private readonly X: Prepared) {
     this.normals = new Float32Array(X.points.length);
     this.done = new Uint8Array(X.points.length / 3);
   }
-  at(i: number): Float32Array {
+  /** Index into `normals` of point i's normal (computed on first use). */
+  at(i: number): number {
     if (!this.done[i]) {
-      const p = this.X.points;
-      const n = normalsOf(p, Uint32Array.of(i), this.X.tree, 20);
-      this.normals.set(n, 3 * i);
+      // Same computation as normalsOf(points, [i], tree, 20), without its allocations.
+      const points = this.X.points;
+      const tp = this.X.tree.points;
+      const found = this.X.tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, 20, this.idx, this.d2);
+      let mx = 0, my = 0, mz = 0;
+      for (let k = 0; k < found; k++) {
+        const j = this.idx[k]! * 3;
+        mx += tp[j]!; my += tp[j + 1]!; mz += tp[j + 2]!;
+      }
+      mx /= found; my /= found; mz /= found;
+      let xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
+      for (let k = 0; k < found; k++) {
+        const j = this.idx[k]! * 3;
+        const x = tp[j]! - mx, y = tp[j + 1]! - my, z = tp[j + 2]! - mz;
+        xx += x * x; xy += x * y; xz += x * z; yy += y * y; yz += y * z; zz += z * z;
+      }
+      const n = smallestEigenvector(xx, xy, xz, yy, yz, zz);
+      this.normals[3 * i] = n[0];
+      this.normals[3 * i + 1] = n[1];
+      this.normals[3 * i + 2] = n[2];
       this.done[i] = 1;
     }
-    return this.normals.subarray(3 * i, 3 * i + 3);
+    return 3 * i;
+  }
+  get data(): Float32Array {
+    return this.normals;
   }
 }
 
@@ -701,7 +724,6 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prep
       }
       addRow(w, res);
       // Point-to-point rows (x, y, z) with weight lam.
-      const comps = [ex, ey, ez];
       for (let k = 0; k < 3; k++) {
         J.fill(0);
         if (dim === 6) {
@@ -713,7 +735,7 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prep
         } else {
           J[k] = 1;
         }
-        addRow(lam, comps[k]!);
+        addRow(lam, k === 0 ? ex : k === 1 ? ey : ez);
       }
     };
     for (let i = 0; i < ps.length; i += 3) {
@@ -721,8 +743,8 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prep
       const tx = r[0]! * x + r[1]! * y + r[2]! * z + t[0], ty = r[3]! * x + r[4]! * y + r[5]! * z + t[1], tz = r[6]! * x + r[7]! * y + r[8]! * z + t[2];
       if (B.tree.nearestD2(tx, ty, tz, radius) === Infinity) continue;
       const j = B.tree.lastIndex;
-      const n = nB.at(j);
-      addPair(tx, ty, tz, Q[3 * j]!, Q[3 * j + 1]!, Q[3 * j + 2]!, n[0]!, n[1]!, n[2]!);
+      const o = nB.at(j), n = nB.data;
+      addPair(tx, ty, tz, Q[3 * j]!, Q[3 * j + 1]!, Q[3 * j + 2]!, n[o]!, n[o + 1]!, n[o + 2]!);
     }
     const Ti = rigidInverse(T);
     const ri = Ti.r, ti = Ti.t;
@@ -731,13 +753,14 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prep
       const bx = ri[0]! * x + ri[1]! * y + ri[2]! * z + ti[0], by = ri[3]! * x + ri[4]! * y + ri[5]! * z + ti[1], bz = ri[6]! * x + ri[7]! * y + ri[8]! * z + ti[2];
       if (A.tree.nearestD2(bx, by, bz, radius) === Infinity) continue;
       const j = A.tree.lastIndex;
-      const n = nA.at(j);
+      const no = nA.at(j), nd = nA.data;
+      const n0 = nd[no]!, n1 = nd[no + 1]!, n2 = nd[no + 2]!;
       const px = P[3 * j]!, py = P[3 * j + 1]!, pz = P[3 * j + 2]!;
       // Map p and its normal into the dragged frame with the current T.
       addPair(
         r[0]! * px + r[1]! * py + r[2]! * pz + t[0], r[3]! * px + r[4]! * py + r[5]! * pz + t[1], r[6]! * px + r[7]! * py + r[8]! * pz + t[2],
         x, y, z,
-        r[0]! * n[0]! + r[1]! * n[1]! + r[2]! * n[2]!, r[3]! * n[0]! + r[4]! * n[1]! + r[5]! * n[2]!, r[6]! * n[0]! + r[7]! * n[1]! + r[8]! * n[2]!,
+        r[0]! * n0 + r[1]! * n1 + r[2]! * n2, r[3]! * n0 + r[4]! * n1 + r[5]! * n2, r[6]! * n0 + r[7]! * n1 + r[8]! * n2,
       );
     }
     if (pairs < 6) break;
@@ -1060,8 +1083,8 @@ function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8
     const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
     // Only "within tau or not" matters, so the searches stop at tau.
     const dI = treeB.nearestD2(x, y, z, tau);
-    const m = rigidApply(T, [x, y, z]);
-    const dT = treeB.nearestD2(m[0], m[1], m[2], tau);
+    const r = T.r, t = T.t;
+    const dT = treeB.nearestD2(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], tau);
     const t2 = tau * tau;
     if (dT < t2 && dI >= t2) label[i] = 1;
     else if (dI < t2 && dT >= t2) label[i] = 0;
