@@ -25,6 +25,7 @@ import type { Vec3 } from '../core/math.js';
 import type { JointEstimate, JointType } from '../core/types.js';
 import { Rng } from '../core/random.js';
 import { KdTree } from './kdtree.js';
+import { PointGrid } from './grid.js';
 import { type Rigid, kabsch, rigidApply, rigidIdentity, rigidInverse, rigidRevolute, rotationAxisAngle, screwOf } from './rigid.js';
 
 /** A drag hint in 3D: a point on the moving part in the initial state and where it went. */
@@ -97,6 +98,10 @@ function checkCloud(name: string, p: Float32Array): void {
   }
 }
 
+interface Grids extends Prepared {
+  grid: PointGrid;
+}
+
 interface Prepared {
   /** Kept points (outliers removed), packed. */
   points: Float32Array;
@@ -123,17 +128,28 @@ function prepare(points: Float32Array): Prepared {
   const K = 8;
   const idx = new Int32Array(K + 1);
   const d2 = new Float64Array(K + 1);
-  const knnStats = (i: number): { meanK: number; nn1: number; offPlane: number } => {
+  /** Mean distance to the K nearest neighbours of point i (they are left in idx/d2). */
+  const knnMean = (i: number, within = Infinity): number => {
     const x = points[3 * i]!, y = points[3 * i + 1]!, z = points[3 * i + 2]!;
-    const found = tree.knn(x, y, z, K + 1, idx, d2);
-    let s = 0, mx = 0, my = 0, mz = 0;
+    // A bounded search first (much cheaper); exact whenever all K + 1 neighbours lie within it.
+    let found = within < Infinity ? tree.knn(x, y, z, K + 1, idx, d2, within) : 0;
+    if (found < K + 1) found = tree.knn(x, y, z, K + 1, idx, d2);
+    knnFound = found;
+    let s = 0;
+    for (let k = 1; k < found; k++) s += Math.sqrt(d2[k]!);
+    return s / Math.max(1, found - 1);
+  };
+  let knnFound = 0;
+  /** Distance of point i off the plane of the neighbours the last knnMean(i) found, over meanK. */
+  const offPlaneOf = (i: number, meanK: number): number => {
+    const x = points[3 * i]!, y = points[3 * i + 1]!, z = points[3 * i + 2]!;
+    const found = knnFound;
+    let mx = 0, my = 0, mz = 0;
     for (let k = 1; k < found; k++) {
-      s += Math.sqrt(d2[k]!);
       const j = idx[k]! * 3;
       mx += points[j]!; my += points[j + 1]!; mz += points[j + 2]!;
     }
     const m = Math.max(1, found - 1);
-    const meanK = s / m;
     mx /= m; my /= m; mz /= m;
     let xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
     for (let k = 1; k < found; k++) {
@@ -142,16 +158,14 @@ function prepare(points: Float32Array): Prepared {
       xx += a * a; xy += a * b; xz += a * c; yy += b * b; yz += b * c; zz += c * c;
     }
     const nrm = smallestEigenvector(xx, xy, xz, yy, yz, zz);
-    const offPlane = Math.abs((x - mx) * nrm[0] + (y - my) * nrm[1] + (z - mz) * nrm[2]) / Math.max(1e-12, meanK);
-    return { meanK, nn1: Math.sqrt(d2[1]!), offPlane };
+    return Math.abs((x - mx) * nrm[0] + (y - my) * nrm[1] + (z - mz) * nrm[2]) / Math.max(1e-12, meanK);
   };
   // Typical neighbourhood from a stride sample.
   const step = Math.max(1, Math.floor(n / 800));
   const sMean: number[] = [], sNn: number[] = [];
   for (let i = 0; i < n; i += step) {
-    const st = knnStats(i);
-    sMean.push(st.meanK);
-    sNn.push(st.nn1);
+    sMean.push(knnMean(i));
+    sNn.push(Math.sqrt(d2[1]!));
   }
   const medMean = median(sMean);
   // Voxel counts at about two spacings; a point's density is the count over its 3x3x3 cells.
@@ -163,31 +177,56 @@ function prepare(points: Float32Array): Prepared {
     lo1 = Math.min(lo1, points[3 * i + 1]!);
     lo2 = Math.min(lo2, points[3 * i + 2]!);
   }
-  const cellOf = (i: number): number => {
-    const cx = Math.min(1023, Math.floor((points[3 * i]! - lo0) * inv) + 1);
-    const cy = Math.min(1023, Math.floor((points[3 * i + 1]! - lo1) * inv) + 1);
-    const cz = Math.min(1023, Math.floor((points[3 * i + 2]! - lo2) * inv) + 1);
-    return (cx << 20) | (cy << 10) | cz;
-  };
-  const counts = new VoteMap(n);
-  const cells = new Int32Array(n);
+  const cx = new Int32Array(n), cy = new Int32Array(n), cz = new Int32Array(n);
+  let mx = 0, my = 0, mz = 0;
   for (let i = 0; i < n; i++) {
-    cells[i] = cellOf(i);
-    counts.add(cells[i]!);
+    const x = (cx[i] = Math.min(1023, Math.floor((points[3 * i]! - lo0) * inv) + 1));
+    const y = (cy[i] = Math.min(1023, Math.floor((points[3 * i + 1]! - lo1) * inv) + 1));
+    const z = (cz[i] = Math.min(1023, Math.floor((points[3 * i + 2]! - lo2) * inv) + 1));
+    if (x > mx) mx = x;
+    if (y > my) my = y;
+    if (z > mz) mz = z;
   }
   const density = new Float64Array(n);
-  const sums = new VoteMap(n);
-  for (let i = 0; i < n; i++) {
-    const c = cells[i]!;
-    let sum = sums.get(c);
-    if (sum === 0) {
-      const x = c >> 20, y = (c >> 10) & 1023, z = c & 1023;
-      for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
-        sum += counts.get(((x + dx) << 20) | ((y + dy) << 10) | (z + dz));
+  const dy = my + 2, dz = mz + 2;
+  if (mx < 1000 && my < 1000 && mz < 1000 && (mx + 2) * dy * dz <= 1 << 23) {
+    // A dense grid (cells 1..max along each axis, an empty border for the 3x3x3 sums).
+    const counts = new Int32Array((mx + 2) * dy * dz);
+    const sums = new Int32Array(counts.length);
+    for (let i = 0; i < n; i++) counts[(cx[i]! * dy + cy[i]!) * dz + cz[i]!]!++;
+    for (let i = 0; i < n; i++) {
+      const c = (cx[i]! * dy + cy[i]!) * dz + cz[i]!;
+      let sum = sums[c]!;
+      if (sum === 0) {
+        for (let ox = -dy * dz; ox <= dy * dz; ox += dy * dz) for (let oy = -dz; oy <= dz; oy += dz) {
+          const b = c + ox + oy;
+          sum += counts[b - 1]! + counts[b]! + counts[b + 1]!;
+        }
+        sums[c] = sum;
       }
-      sums.set(c, sum);
+      density[i] = sum;
     }
-    density[i] = sum;
+  } else {
+    // Packed keys in a hash (10 bits per axis) for very fine spacings relative to the extent.
+    const counts = new VoteMap(n);
+    const cells = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      cells[i] = (cx[i]! << 20) | (cy[i]! << 10) | cz[i]!;
+      counts.add(cells[i]!);
+    }
+    const sums = new VoteMap(n);
+    for (let i = 0; i < n; i++) {
+      const c = cells[i]!;
+      let sum = sums.get(c);
+      if (sum === 0) {
+        const x = c >> 20, y = (c >> 10) & 1023, z = c & 1023;
+        for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) {
+          sum += counts.get(((x + dx) << 20) | ((y + dy) << 10) | (z + dz));
+        }
+        sums.set(c, sum);
+      }
+      density[i] = sum;
+    }
   }
   const medDensity = median(density);
   const keep: number[] = [];
@@ -196,12 +235,14 @@ function prepare(points: Float32Array): Prepared {
       keep.push(i);
       continue;
     }
-    const st = knnStats(i);
-    if (st.meanK > 3 * medMean) continue;
-    if (st.meanK > 1.3 * medMean && st.offPlane > 0.45) continue;
+    const meanK = knnMean(i, 2 * medMean);
+    if (meanK > 3 * medMean) continue;
+    if (meanK > 1.3 * medMean && offPlaneOf(i, meanK) > 0.45) continue;
     keep.push(i);
   }
   const index = Uint32Array.from(keep);
+  const keepMask = new Uint8Array(n);
+  for (const i of keep) keepMask[i] = 1;
   const kept = new Float32Array(index.length * 3);
   index.forEach((o, i) => {
     kept[3 * i] = points[3 * o]!;
@@ -220,7 +261,7 @@ function prepare(points: Float32Array): Prepared {
   // differ by about 1.9 on a uniformly sampled surface) when the samples come in tight clusters
   // (drawn from Gaussians), where the nearest neighbour alone reports a far too fine spacing.
   const nnMed = median(sNn);
-  return { points: kept, index, tree: new KdTree(kept), spacing: medMean / nnMed > 2.4 ? medMean / 1.9 : nnMed, outliers: n - index.length, extent };
+  return { points: kept, index, tree: new KdTree(kept, { tree, keep: keepMask }), spacing: medMean / nnMed > 2.4 ? medMean / 1.9 : nnMed, outliers: n - index.length, extent };
 }
 
 /** PCA normals (unoriented) of the given points from their K nearest neighbours in `tree`. */
@@ -542,7 +583,7 @@ function subsample(sel: Uint32Array, max: number, rng: Rng): Uint32Array {
  * radius because a hard radius of a few spacings cannot tell a door turned by 20 degrees from
  * the best pure translation.
  */
-function explainedCount(T: Rigid, src: Float32Array, tree: KdTree, sigma: number): number {
+function explainedCount(T: Rigid, src: Float32Array, tree: PointGrid, sigma: number): number {
   const r = T.r, t = T.t;
   const inv = 1 / (2 * sigma * sigma);
   let c = 0;
@@ -693,7 +734,7 @@ function compose(a: Rigid, b: Rigid): Rigid {
  * are sampled independently: point-to-point pairs are biased by the sampling offsets, which
  * tilts the fitted axis by degrees.
  */
-function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prepared, nA: NormalCache, nB: NormalCache, radius: number, model: Model, iterations: number): Rigid {
+function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Grids, B: Grids, nA: NormalCache, nB: NormalCache, radius: number, model: Model, iterations: number): Rigid {
   let T = T0;
   const P = A.points, Q = B.points;
   const lam = 0.05;
@@ -741,8 +782,8 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prep
     for (let i = 0; i < ps.length; i += 3) {
       const x = ps[i]!, y = ps[i + 1]!, z = ps[i + 2]!;
       const tx = r[0]! * x + r[1]! * y + r[2]! * z + t[0], ty = r[3]! * x + r[4]! * y + r[5]! * z + t[1], tz = r[6]! * x + r[7]! * y + r[8]! * z + t[2];
-      if (B.tree.nearestD2(tx, ty, tz, radius) === Infinity) continue;
-      const j = B.tree.lastIndex;
+      if (B.grid.nearestD2(tx, ty, tz, radius) === Infinity) continue;
+      const j = B.grid.lastIndex;
       const o = nB.at(j), n = nB.data;
       addPair(tx, ty, tz, Q[3 * j]!, Q[3 * j + 1]!, Q[3 * j + 2]!, n[o]!, n[o + 1]!, n[o + 2]!);
     }
@@ -751,8 +792,8 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Prepared, B: Prep
     for (let i = 0; i < qs.length; i += 3) {
       const x = qs[i]!, y = qs[i + 1]!, z = qs[i + 2]!;
       const bx = ri[0]! * x + ri[1]! * y + ri[2]! * z + ti[0], by = ri[3]! * x + ri[4]! * y + ri[5]! * z + ti[1], bz = ri[6]! * x + ri[7]! * y + ri[8]! * z + ti[2];
-      if (A.tree.nearestD2(bx, by, bz, radius) === Infinity) continue;
-      const j = A.tree.lastIndex;
+      if (A.grid.nearestD2(bx, by, bz, radius) === Infinity) continue;
+      const j = A.grid.lastIndex;
       const no = nA.at(j), nd = nA.data;
       const n0 = nd[no]!, n1 = nd[no + 1]!, n2 = nd[no + 2]!;
       const px = P[3 * j]!, py = P[3 * j + 1]!, pz = P[3 * j + 2]!;
@@ -812,14 +853,17 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const size = Math.max(sizeA, sizeB);
 
   // Change detection.
-  const changedOf = (X: Prepared, other: KdTree): Uint32Array => {
+  // Every nearest-point question from here on is bounded by a few tau: flat grids answer them.
+  const gA = new PointGrid(A.points, tau), gB = new PointGrid(B.points, tau);
+  const GA: Grids = { ...A, grid: gA }, GB: Grids = { ...B, grid: gB };
+  const changedOf = (X: Prepared, other: PointGrid): Uint32Array => {
     const out: number[] = [];
     const p = X.points;
     for (let i = 0; i < p.length / 3; i++) if (other.nearestD2(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, tau) === Infinity) out.push(i);
     return Uint32Array.from(out);
   };
-  const cA = changedOf(A, B.tree);
-  const cB = changedOf(B, A.tree);
+  const cA = changedOf(A, gB);
+  const cB = changedOf(B, gA);
   const nA = A.points.length / 3, nB = B.points.length / 3;
   const minChanged = Math.max(15, 0.004 * Math.min(nA, nB));
   if (cA.length < minChanged && cB.length < minChanged) {
@@ -834,7 +878,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const scoreA = gather(A.points, sA), scoreB = gather(B.points, sB);
   const drags = options.drags ?? [];
   const score = (T: Rigid, ps = scoreA, qs = scoreB): number => {
-    const e = explainedCount(T, ps, B.tree, sigma) + explainedCount(rigidInverse(T), qs, A.tree, sigma);
+    const e = explainedCount(T, ps, gB, sigma) + explainedCount(rigidInverse(T), qs, gA, sigma);
     let s = e / Math.max(1, ps.length / 3 + qs.length / 3);
     if (drags.length > 0) {
       // Drags are the operator's word on what moved where: reward motions that carry starts to ends.
@@ -893,7 +937,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
   let prisT = rigidIdentity(), scorePrismatic = -1;
   for (const c of rank(prisCands).slice(0, 2)) {
-    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'prismatic', 10);
+    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 10);
     const s = score(T);
     if (s > scorePrismatic) {
       prisT = T;
@@ -952,7 +996,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   let rigidT = prisT, rigidScore = -1;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
   for (const c of rank(rotCands).slice(0, 4)) {
-    const T = icp(c.T, refineA, refineB, A, B, normalsA, normalsB, 2 * tau, 'rigid', 6);
+    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 6);
     const s = score(T);
     if (s > rigidScore) {
       rigidT = T;
@@ -960,7 +1004,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     }
     const sc = screwOf(T, nearChanged);
     if (sc.angle < 1e-3) continue;
-    const R = icp(rigidRevolute(sc.axis, sc.point, sc.angle), refineA, refineB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
+    const R = icp(rigidRevolute(sc.axis, sc.point, sc.angle), refineA, refineB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
     const adj = revScore(R);
     if (adj > revAdjusted) {
       revAdjusted = adj;
@@ -969,14 +1013,14 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   }
   const rigidAngle = screwOf(rigidT).angle;
   if (revAdjusted > -Infinity) {
-    revT = icp(revT, scoreA, scoreB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 10);
+    revT = icp(revT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 10);
     scoreRevolute = revScore(revT);
     // Hinges of man-made objects run along the object's main directions: snap when close and
     // the snapped hinge explains the data as well.
     const ax = screwOf(revT).axis;
     for (const f of frame) {
       if (Math.abs(dot(f, ax)) > Math.cos((15 * Math.PI) / 180)) {
-        const snapped = icp(snapRevolute(revT, f, nearChanged), scoreA, scoreB, A, B, normalsA, normalsB, 1.5 * tau, 'revolute', 4);
+        const snapped = icp(snapRevolute(revT, f, nearChanged), scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 4);
         const snappedFixed = snapRevolute(snapped, f, nearChanged);
         const s = revScore(snappedFixed);
         if (s >= scoreRevolute - 0.01) {
@@ -987,7 +1031,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       }
     }
   }
-  prisT = icp(prisT, scoreA, scoreB, A, B, normalsA, normalsB, 1.5 * tau, 'prismatic', 8);
+  prisT = icp(prisT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'prismatic', 8);
   scorePrismatic = score(prisT);
   {
     // Drawers slide along a main direction too.
@@ -1015,12 +1059,12 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const T = type === 'revolute' ? revT : prisT;
 
   // Moving points (initial cloud indices).
-  const moving = segmentMoving(A, B.tree, T, tau);
+  const moving = segmentMoving(A, gB, T, tau, cA);
   const movingIdx: number[] = [];
   for (let i = 0; i < moving.length; i++) if (moving[i]) movingIdx.push(A.index[i]!);
   const movingIdxB: number[] = [];
   if (options.segmentDragged) {
-    const movingB = segmentMoving(B, A.tree, rigidInverse(T), tau);
+    const movingB = segmentMoving(B, gA, rigidInverse(T), tau, cB);
     for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
   }
   const movingSel = Uint32Array.from({ length: moving.length }, (_, i) => i).filter((i) => moving[i] === 1);
@@ -1075,21 +1119,21 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
  * 1 = moving for every kept initial point: explained by T and not by staying put; points that
  * both explain (near a hinge, a drawer bottom sliding along itself) take their neighbours' vote.
  */
-function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8Array {
+function segmentMoving(A: Prepared, treeB: PointGrid, T: Rigid, tau: number, changedA: Uint32Array): Uint8Array {
   const p = A.points;
   const n = p.length / 3;
+  // Change detection already asked whether each point has a twin within tau in the other state.
+  const changed = new Uint8Array(n);
+  for (const i of changedA) changed[i] = 1;
   const label = new Int8Array(n); // 1 moving, 0 static, -1 undecided
+  const r = T.r, t = T.t;
+  const t2 = tau * tau;
   for (let i = 0; i < n; i++) {
     const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
     // Only "within tau or not" matters, so the searches stop at tau.
-    const dI = treeB.nearestD2(x, y, z, tau);
-    const r = T.r, t = T.t;
     const dT = treeB.nearestD2(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], tau);
-    const t2 = tau * tau;
-    if (dT < t2 && dI >= t2) label[i] = 1;
-    else if (dI < t2 && dT >= t2) label[i] = 0;
-    else if (dT >= t2 && dI >= t2) label[i] = 0; // explained by neither: occlusion or outlier
-    else label[i] = -1;
+    if (changed[i]) label[i] = dT < t2 ? 1 : 0; // explained by T only, or by neither (occlusion, outlier)
+    else label[i] = dT >= t2 ? 0 : -1;
   }
   const K = 10;
   const idx = new Int32Array(K);
@@ -1105,23 +1149,34 @@ function segmentMoving(A: Prepared, treeB: KdTree, T: Rigid, tau: number): Uint8
     if (mv < 3) flip.push(i);
   }
   for (const i of flip) label[i] = 0;
+  // Undecided points' neighbourhoods, found once for all passes.
+  const undecided: number[] = [];
+  for (let i = 0; i < n; i++) if (label[i] === -1) undecided.push(i);
+  const nbr = new Int32Array(undecided.length * K).fill(-1);
+  for (let u = 0; u < undecided.length; u++) {
+    const i = undecided[u]!;
+    const found = A.tree.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+    for (let k = 0; k < found; k++) nbr[u * K + k] = idx[k]!;
+  }
   for (let pass = 0; pass < 4; pass++) {
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
+    let changedCount = 0;
+    for (let u = 0; u < undecided.length; u++) {
+      const i = undecided[u]!;
       if (label[i] !== -1) continue;
-      const found = A.tree.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
       let mv = 0, st = 0;
-      for (let k = 0; k < found; k++) {
-        const l = label[idx[k]!];
+      for (let k = 0; k < K; k++) {
+        const j = nbr[u * K + k]!;
+        if (j < 0) break;
+        const l = label[j];
         if (l === 1) mv++;
         else if (l === 0) st++;
       }
       if (mv + st >= 2) {
         label[i] = mv > st ? 1 : 0;
-        changed++;
+        changedCount++;
       }
     }
-    if (changed === 0) break;
+    if (changedCount === 0) break;
   }
   // Still undecided (a drawer's sides sliding along the carcass, far from any decided point):
   // static, the prior for most of an object.

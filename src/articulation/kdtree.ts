@@ -21,7 +21,45 @@ export class KdTree {
   /** Points reordered to match `order` (better cache behaviour in leaves). */
   private readonly xyz: Float32Array;
 
-  constructor(readonly points: Float32Array) {
+  constructor(readonly points: Float32Array, from?: { tree: KdTree; keep: Uint8Array }) {
+    if (from) {
+      // The same node structure over a subset of the parent's points: every split stays valid
+      // for any subset, so only the leaves' ranges shrink (O(n), no re-sorting).
+      const pt = from.tree;
+      const keep = from.keep;
+      const newIndex = new Int32Array(pt.order.length);
+      let m = 0;
+      for (let i = 0; i < pt.order.length; i++) newIndex[i] = keep[i] ? m++ : -1;
+      if (points.length !== 3 * m) throw new Error(`KdTree: subset has ${m} kept points but ${points.length / 3} positions`);
+      const nn = pt.nodes;
+      this.nodes = nn;
+      this.start = new Uint32Array(nn);
+      this.end = new Uint32Array(nn);
+      this.axis = pt.axis.slice(0, nn);
+      this.split = pt.split.slice(0, nn);
+      this.left = pt.left.slice(0, nn);
+      this.right = pt.right.slice(0, nn);
+      this.order = new Uint32Array(m);
+      this.xyz = new Float32Array(3 * m);
+      // Nodes are numbered in pre-order and cover contiguous ranges: a running count of kept
+      // points before each node's start gives its new range.
+      const before = new Uint32Array(pt.order.length + 1);
+      for (let i = 0; i < pt.order.length; i++) before[i + 1] = before[i]! + keep[pt.order[i]!]!;
+      for (let node = 0; node < nn; node++) {
+        this.start[node] = before[pt.start[node]!]!;
+        this.end[node] = before[pt.end[node]!]!;
+      }
+      for (let i = 0; i < pt.order.length; i++) {
+        const o = pt.order[i]!;
+        if (!keep[o]) continue;
+        const k = before[i]!;
+        this.order[k] = newIndex[o]!;
+        this.xyz[3 * k] = pt.xyz[3 * i]!;
+        this.xyz[3 * k + 1] = pt.xyz[3 * i + 1]!;
+        this.xyz[3 * k + 2] = pt.xyz[3 * i + 2]!;
+      }
+      return;
+    }
     const n = points.length / 3;
     if (!Number.isInteger(n)) throw new Error(`KdTree: positions length ${points.length} is not a multiple of 3`);
     this.order = new Uint32Array(n);
@@ -150,12 +188,14 @@ export class KdTree {
 
   /**
    * The k nearest neighbours of (x, y, z): writes original indices into `outIdx` and squared
-   * distances into `outD2` (ascending); returns how many were found (< k only for small trees).
+   * distances into `outD2` (ascending); returns how many were found (< k only for small trees,
+   * or when fewer than k lie within `maxDist`: then the rest of `outD2` holds maxDist^2).
    */
-  knn(x: number, y: number, z: number, k: number, outIdx: Int32Array, outD2: Float64Array): number {
+  knn(x: number, y: number, z: number, k: number, outIdx: Int32Array, outD2: Float64Array, maxDist = Infinity): number {
+    const bound = maxDist === Infinity ? Infinity : maxDist * maxDist;
     for (let i = 0; i < k; i++) {
       outIdx[i] = -1;
-      outD2[i] = Infinity;
+      outD2[i] = bound;
     }
     if (this.order.length > 0) this.searchKnn(0, x, y, z, k, outIdx, outD2);
     let found = 0;
@@ -194,6 +234,40 @@ export class KdTree {
     const second = diff < 0 ? this.right[node]! : this.left[node]!;
     this.searchKnn(first, x, y, z, k, idx, d2s);
     if (diff * diff < d2s[k - 1]!) this.searchKnn(second, x, y, z, k, idx, d2s);
+  }
+
+  private countR2 = 0;
+  private countN = 0;
+  private countLimit = 0;
+
+  /**
+   * How many points lie within `radius` of (x, y, z), counting stops at `limit` (the return value
+   * is then `limit`): a cheap "at least `limit` neighbours this close" test.
+   */
+  countWithin(x: number, y: number, z: number, radius: number, limit: number): number {
+    this.countR2 = radius * radius;
+    this.countN = 0;
+    this.countLimit = limit;
+    if (this.order.length > 0 && limit > 0) this.searchCount(0, x, y, z);
+    return Math.min(this.countN, limit);
+  }
+
+  private searchCount(node: number, x: number, y: number, z: number): void {
+    const ax = this.axis[node]!;
+    if (ax === 3) {
+      const q = this.xyz;
+      const r2 = this.countR2;
+      for (let i = this.start[node]!, e = this.end[node]!; i < e; i++) {
+        const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+        if (dx * dx + dy * dy + dz * dz <= r2 && ++this.countN >= this.countLimit) return;
+      }
+      return;
+    }
+    const diff = (ax === 0 ? x : ax === 1 ? y : z) - this.split[node]!;
+    const first = diff < 0 ? this.left[node]! : this.right[node]!;
+    const second = diff < 0 ? this.right[node]! : this.left[node]!;
+    this.searchCount(first, x, y, z);
+    if (this.countN < this.countLimit && diff * diff <= this.countR2) this.searchCount(second, x, y, z);
   }
 
   /** Calls `visit(index)` for every point within `radius` of (x, y, z). */

@@ -1,0 +1,167 @@
+/**
+ * A flat uniform grid over packed Float32Array points for nearest-neighbour queries within a
+ * bounded radius (the joint fit only ever asks "the nearest point within a few spacings"). Points
+ * are counting-sorted by cell into typed arrays (O(n) build, no pointers); a query visits its
+ * own cell first and then only the cells whose box is nearer than the best match so far, slab by
+ * slab, so a hit costs a handful of distance evaluations. Results equal KdTree.nearestD2's (the
+ * same float32 coordinates, the same arithmetic); only the index among exact ties may differ.
+ */
+export class PointGrid {
+  private readonly lo0: number;
+  private readonly lo1: number;
+  private readonly lo2: number;
+  private readonly h: number;
+  private readonly inv: number;
+  private readonly nx: number;
+  private readonly ny: number;
+  private readonly nz: number;
+  /** Per cell: first slot in `xyz`/`ids`; cellStart[c + 1] is one past its last. */
+  private readonly cellStart: Int32Array;
+  private readonly xyz: Float32Array;
+  private readonly ids: Int32Array;
+  private readonly ox: Int32Array;
+  private readonly oy: Int32Array;
+  private readonly oz: Int32Array;
+  private bestIndex = -1;
+
+  constructor(readonly points: Float32Array, cellSize: number, maxCells = 1 << 21) {
+    const n = points.length / 3;
+    if (!Number.isInteger(n)) throw new Error(`PointGrid: positions length ${points.length} is not a multiple of 3`);
+    let lo0 = Infinity, lo1 = Infinity, lo2 = Infinity, hi0 = -Infinity, hi1 = -Infinity, hi2 = -Infinity;
+    for (let i = 0; i < points.length; i += 3) {
+      const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
+      if (x < lo0) lo0 = x;
+      if (x > hi0) hi0 = x;
+      if (y < lo1) lo1 = y;
+      if (y > hi1) hi1 = y;
+      if (z < lo2) lo2 = z;
+      if (z > hi2) hi2 = z;
+    }
+    if (n === 0) lo0 = lo1 = lo2 = hi0 = hi1 = hi2 = 0;
+    let h = cellSize > 0 && Number.isFinite(cellSize) ? cellSize : 1;
+    // Coarser cells when the box would need too many (the queries stay exact, just slower).
+    for (;;) {
+      const cells = (Math.floor((hi0 - lo0) / h) + 1) * (Math.floor((hi1 - lo1) / h) + 1) * (Math.floor((hi2 - lo2) / h) + 1);
+      if (cells <= maxCells) break;
+      h *= Math.cbrt(cells / maxCells) * 1.01;
+    }
+    this.lo0 = lo0;
+    this.lo1 = lo1;
+    this.lo2 = lo2;
+    this.h = h;
+    this.inv = 1 / h;
+    this.nx = Math.floor((hi0 - lo0) / h) + 1;
+    this.ny = Math.floor((hi1 - lo1) / h) + 1;
+    this.nz = Math.floor((hi2 - lo2) / h) + 1;
+    const cellStart = new Int32Array(this.nx * this.ny * this.nz + 1);
+    const cellOf = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = this.cellIndex(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!);
+      cellOf[i] = c;
+      cellStart[c + 1]!++;
+    }
+    for (let c = 0; c + 1 < cellStart.length; c++) cellStart[c + 1]! += cellStart[c]!;
+    const fill = cellStart.slice(0, cellStart.length - 1);
+    this.xyz = new Float32Array(3 * n);
+    this.ids = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = fill[cellOf[i]!]!++;
+      this.ids[k] = i;
+      this.xyz[3 * k] = points[3 * i]!;
+      this.xyz[3 * k + 1] = points[3 * i + 1]!;
+      this.xyz[3 * k + 2] = points[3 * i + 2]!;
+    }
+    this.cellStart = cellStart;
+    this.ox = new Int32Array(this.nx);
+    this.oy = new Int32Array(this.ny);
+    this.oz = new Int32Array(this.nz);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  private cellIndex(x: number, y: number, z: number): number {
+    const ix = Math.min(this.nx - 1, Math.max(0, Math.floor((x - this.lo0) * this.inv)));
+    const iy = Math.min(this.ny - 1, Math.max(0, Math.floor((y - this.lo1) * this.inv)));
+    const iz = Math.min(this.nz - 1, Math.max(0, Math.floor((z - this.lo2) * this.inv)));
+    return (ix * this.ny + iy) * this.nz + iz;
+  }
+
+  /**
+   * Cells along one axis within [v - r, v + r], nearest first, into `out`; returns the count.
+   * The first is the query's own cell (clamped into the grid).
+   */
+  private static order(v: number, r: number, lo: number, inv: number, nCells: number, out: Int32Array): number {
+    const c = Math.min(nCells - 1, Math.max(0, Math.floor((v - lo) * inv)));
+    const a = Math.max(0, Math.floor((v - r - lo) * inv));
+    const b = Math.min(nCells - 1, Math.floor((v + r - lo) * inv));
+    let k = 0;
+    if (c >= a && c <= b) out[k++] = c;
+    for (let d = 1; c - d >= a || c + d <= b; d++) {
+      if (c - d >= a && c - d <= b) out[k++] = c - d;
+      if (c + d <= b && c + d >= a) out[k++] = c + d;
+    }
+    return k;
+  }
+
+  /**
+   * Squared distance of v to cell i's interval along an axis, a hair short (by 1e-6 cell) so that
+   * rounding in the cell assignment can never prune a cell holding the true nearest point.
+   */
+  private static gap2(v: number, i: number, lo: number, h: number): number {
+    const a = lo + i * h;
+    const e = 1e-6 * h;
+    if (v < a - e) return (a - e - v) * (a - e - v);
+    const b = a + h + e;
+    return v > b ? (v - b) * (v - b) : 0;
+  }
+
+  /**
+   * Squared distance to the nearest point strictly within `maxDist` of (x, y, z), or Infinity
+   * when there is none; `lastIndex` then names it.
+   */
+  nearestD2(x: number, y: number, z: number, maxDist: number): number {
+    let best = maxDist * maxDist;
+    let bestI = -1;
+    if (this.ids.length > 0) {
+      const r = Number.isFinite(maxDist) ? maxDist : (this.nx + this.ny + this.nz) * this.h + Math.abs(x - this.lo0) + Math.abs(y - this.lo1) + Math.abs(z - this.lo2);
+      const h = this.h;
+      const kx = PointGrid.order(x, r, this.lo0, this.inv, this.nx, this.ox);
+      const ky = PointGrid.order(y, r, this.lo1, this.inv, this.ny, this.oy);
+      const kz = PointGrid.order(z, r, this.lo2, this.inv, this.nz, this.oz);
+      const q = this.xyz, cs = this.cellStart;
+      for (let a = 0; a < kx; a++) {
+        const ix = this.ox[a]!;
+        const gx = PointGrid.gap2(x, ix, this.lo0, h);
+        if (gx >= best) continue;
+        for (let b = 0; b < ky; b++) {
+          const iy = this.oy[b]!;
+          const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
+          if (gxy >= best) continue;
+          const row = (ix * this.ny + iy) * this.nz;
+          for (let c = 0; c < kz; c++) {
+            const iz = this.oz[c]!;
+            if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= best) continue;
+            const cell = row + iz;
+            for (let i = cs[cell]!, e = cs[cell + 1]!; i < e; i++) {
+              const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+              const d2 = dx * dx + dy * dy + dz * dz;
+              if (d2 < best) {
+                best = d2;
+                bestI = i;
+              }
+            }
+          }
+        }
+      }
+    }
+    this.bestIndex = bestI;
+    return bestI >= 0 ? best : Infinity;
+  }
+
+  /** Original index of the point found by the last nearestD2 call (-1 when none). */
+  get lastIndex(): number {
+    return this.bestIndex >= 0 ? this.ids[this.bestIndex]! : -1;
+  }
+}
