@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { dlsStep, IK_LAMBDA, poseError } from '../src/sim/mujoco/ik.js';
-import { defaultParams } from '../src/policy/derive.js';
+import { defaultParams, paramRanges } from '../src/policy/derive.js';
 import { graspFrame, openingFrame, policyJointValue } from '../src/policy/geometry.js';
 import type { OpeningPolicy } from '../src/policy/types.js';
 
@@ -57,7 +57,9 @@ test('numpy policy geometry and DLS IK match the TypeScript originals', { skip: 
   const rest = [0, -0.3, 0, -2.2, 0, 2, 0.785];
   const q = [0.1, -0.2, 0.05, -2.0, 0.1, 1.9, 0.7];
   const dq = dlsStep(J, e, 7, IK_LAMBDA, rest, q, 0.02);
-  const payload = { cases, ik: { J: [...J], cur: [...cur], tgt: [...tgt], e: [...e], rest, q, dq: [...dq] } };
+  // Default tunables and CEM search ranges are the TypeScript ones too.
+  const params = Object.fromEntries((['prismatic', 'revolute'] as const).map((t) => [t, { defaults: defaultParams(t), ranges: paramRanges(t) }]));
+  const payload = { cases, params, ik: { J: [...J], cur: [...cur], tgt: [...tgt], e: [...e], rest, q, dq: [...dq] } };
   const script = `
 import json, sys
 import numpy as np
@@ -76,6 +78,12 @@ for c in d["cases"]:
         cmp(qs, fr["qs"])
         for q, want in zip(qs, fr["opening"]):
             cmp(P.opening_frame(pol, f0, q, qs[0]), want)
+for t, want in d["params"].items():
+    if P.default_params(t) != want["defaults"]:
+        sys.exit("default_params(%s) differs: %r vs TypeScript %r" % (t, P.default_params(t), want["defaults"]))
+    got = {k: list(v) for k, v in P.param_ranges(t).items()}
+    if got != want["ranges"]:
+        sys.exit("param_ranges(%s) differs: %r vs TypeScript %r" % (t, got, want["ranges"]))
 ik = d["ik"]
 cur = np.array(ik["cur"]).reshape(4, 4); tgt = np.array(ik["tgt"]).reshape(4, 4)
 e = P.pose_error(cur, tgt)

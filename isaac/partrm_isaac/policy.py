@@ -43,7 +43,7 @@ def default_params(joint_type: str) -> Dict[str, float]:
         "overshoot": 0.08,
         "arcRadiusScale": 1.0,
         "wristFollow": 1.0 if prismatic else 0.6,
-        "approachPitch": 0.45,
+        "approachPitch": 0.0 if prismatic else 0.45,
     }
 
 
@@ -51,15 +51,15 @@ def param_ranges(joint_type: str) -> Dict[str, Tuple[float, float]]:
     prismatic = joint_type == "prismatic"
     return {
         "graspDepth": (-0.015, 0.02),
-        "graspLateral": (-0.03, 0.03),
-        "graspVertical": (-0.02, 0.02),
+        "graspLateral": (-0.015, 0.015),
+        "graspVertical": (-0.01, 0.01),
         "standoff": (0.05, 0.15),
         "speed": (0.05, 0.35) if prismatic else (0.2, 1.0),
         "gripClosure": (0.0, 0.004),
         "overshoot": (0.0, 0.25),
         "arcRadiusScale": (1.0, 1.0) if prismatic else (0.85, 1.05),
         "wristFollow": (1.0, 1.0) if prismatic else (0.2, 1.0),
-        "approachPitch": (0.0, 0.9),
+        "approachPitch": (0.0, 0.3) if prismatic else (0.0, 0.9),
     }
 
 
