@@ -339,6 +339,9 @@ export class PartRMPipeline implements Pipeline {
     const initialPts = sampleGaussians(initial, count, rng.fork(2));
     const draggedPts = sampleGaussians(dragged, count, rng.fork(3));
     const drags3d = dragHints(this.model, image, propagated.drags, initial, dragged);
+    // The operator's first drag starts on the part's handle: its 3D point (initial state, output
+    // frame) is the grasp point a policy derived from this URDF uses (articulation.json "grasp").
+    const grasp = dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
     timings['sample'] = t() - ts;
     signal?.throwIfAborted();
 
@@ -368,6 +371,7 @@ export class PartRMPipeline implements Pipeline {
         JSON.stringify(
           {
             ...articulationJson(extraction.articulation),
+            ...(grasp ? { grasp } : {}),
             frame: moved ? 'caller world (camera / rigToWorld)' : 'rig (manifest model_to_world)',
             worldFromRig: Array.from(worldFromRig),
             model: { manifest: m.path, config: m.config, provider: prediction.provider },

@@ -172,6 +172,13 @@ test('mesh extraction wraps the sampled surfaces and boxes keep a cavity open', 
   const boxes = boxesFromPoints(cloud, { resolution: 10 });
   const coversCentre = boxes.some((b) => b.center.every((c, k) => Math.abs(c) <= b.size[k]! / 2));
   assert.equal(coversCentre, false, 'the cavity centre is not inside any collision box');
+  // Boxes hug the sampled sheet (4 mm padding, 1 cm minimum), not whole grid cells.
+  const sheet = new Float32Array(3 * 400);
+  for (let i = 0; i < 400; i++) sheet.set([(i % 20) / 19 - 0.5, Math.floor(i / 20) / 19 - 0.5, 0.1], 3 * i);
+  const tight = boxesFromPoints(sheet, { resolution: 10 });
+  assert.ok(tight.every((b) => b.size[2] <= 0.0101 && Math.abs(b.center[2] - 0.1) < 1e-6), JSON.stringify(tight));
+  assert.ok(tight.every((b) => b.center[0] + b.size[0] / 2 <= 0.5041 && b.center[0] - b.size[0] / 2 >= -0.5041));
+  assert.ok(boxesFromPoints(sheet, { resolution: 10, tighten: false }).every((b) => b.size[2] >= 0.09), 'whole cells without tightening');
   assert.throws(() => extractMesh(new Float32Array(6)), /MeshExtraction: need at least 4 points/);
 });
 

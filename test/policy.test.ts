@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,14 @@ test('policies are derived from the URDF joint and the handle geometry', () => {
   assert.deepEqual(openingRange(-1.5, 0), { closed: 0, open: -1.5, sign: -1 });
   const explicit = derivePolicyFromUrdf(urdf, drawerJoint.name, 'drawer', { grasp: [1, 2, 3] });
   assert.deepEqual(explicit.grasp, [1, 2, 3]);
+  // The operator's drag start recorded beside an extracted URDF (articulation.json "grasp").
+  writeFileSync(join(dir, 'sf', 'articulation.json'), JSON.stringify({ joints: [], grasp: [0.4, 0.1, 0.5] }));
+  try {
+    assert.deepEqual(derivePolicyFromUrdf(urdf, drawerJoint.name, 'drawer').grasp, [0.4, 0.1, 0.5]);
+    assert.deepEqual(derivePolicyFromUrdf(urdf, drawerJoint.name, 'drawer', { grasp: [1, 2, 3] }).grasp, [1, 2, 3], '--grasp wins');
+  } finally {
+    rmSync(join(dir, 'sf', 'articulation.json'));
+  }
   assert.throws(() => derivePolicyFromUrdf(urdf, 'nope', 'drawer'), /no joint named "nope"/);
   assert.throws(() => derivePolicyFromUrdf(join(dir, 'missing.urdf'), 'j', 'drawer'), /PolicyDerive: cannot read URDF/);
 });

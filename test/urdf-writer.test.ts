@@ -83,6 +83,16 @@ const spec = (over: Partial<ArticulatedUrdfSpec> = {}): ArticulatedUrdfSpec => (
   ...over,
 });
 
+test('URDF writer: link masses are those of hollow panels (solid boxes capped by a 4 kg/m^2 shell)', () => {
+  const massOf = (text: string, link: string): number => Number(new RegExp(`<link name="${link}">[\\s\\S]*?<mass value="([^"]+)"`).exec(text)![1]);
+  // A thin 2 cm door panel: its solid mass (0.6 x 0.8 x 0.02 m at 300 kg/m^3 = 2.88 kg) stands.
+  const thin = renderArticulatedUrdf(spec({ partBoxes: [{ center: [0.3, 0, 0.2], size: [0.02, 0.6, 0.8] }] }));
+  assert.ok(Math.abs(massOf(thin, 'drawer') - 2.88) < 1e-3, thin);
+  // The same door as a 10 cm slab (blurred, thick points): 14.4 kg solid, capped by the shell.
+  const slab = renderArticulatedUrdf(spec({ partBoxes: [{ center: [0.3, 0, 0.2], size: [0.1, 0.6, 0.8] }] }));
+  assert.ok(Math.abs(massOf(slab, 'drawer') - 4 * 2 * (0.06 + 0.48 + 0.08)) < 1e-3, slab);
+});
+
 test('URDF writer picks the template by joint type and rejects bad specs before writing', async () => {
   const drawer = renderArticulatedUrdf(spec());
   assert.match(drawer, /partrm template: a drawer/);

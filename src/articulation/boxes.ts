@@ -19,7 +19,17 @@ export interface BoxOptions {
   minPoints?: number;
   /** Upper bound on boxes; the grid is coarsened until it fits (default 64). */
   maxBoxes?: number;
+  /**
+   * Shrink each merged box to the extent of the points it covers, padded by this (m, default
+   * 0.004) and at least {@link MIN_BOX_SIDE} thick; `false` keeps whole grid cells. Whole cells
+   * inflate a 2 cm panel to a slab one cell (several cm) thick, so a gripper reaching for the
+   * handle touches the collision box well before the surface.
+   */
+  tighten?: number | false;
 }
+
+/** Thinnest side of a tightened box (m): a sampled sheet stays a solid plate. */
+export const MIN_BOX_SIDE = 0.01;
 
 export function boxesFromPoints(points: Float32Array, options: BoxOptions = {}): Box[] {
   const n = points.length / 3;
@@ -27,13 +37,13 @@ export function boxesFromPoints(points: Float32Array, options: BoxOptions = {}):
   let res = options.resolution ?? 14;
   const maxBoxes = options.maxBoxes ?? 64;
   for (;;) {
-    const boxes = attempt(points, res, options.minPoints ?? 2);
+    const boxes = attempt(points, res, options.minPoints ?? 2, options.tighten ?? 0.004);
     if (boxes.length <= maxBoxes || res <= 3) return boxes;
     res = Math.max(3, Math.floor(res * 0.75));
   }
 }
 
-function attempt(points: Float32Array, res: number, minPoints: number): Box[] {
+function attempt(points: Float32Array, res: number, minPoints: number, tighten: number | false): Box[] {
   const n = points.length / 3;
   const min: Vec3 = [Infinity, Infinity, Infinity], max: Vec3 = [-Infinity, -Infinity, -Infinity];
   for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) {
@@ -46,15 +56,18 @@ function attempt(points: Float32Array, res: number, minPoints: number): Box[] {
   const [nx, ny, nz] = dims;
   const count = new Uint16Array(nx * ny * nz);
   const at = (x: number, y: number, z: number) => (z * ny + y) * nx + x;
+  const cellOf = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const c = [0, 1, 2].map((k) => Math.min(dims[k]! - 1, Math.floor((points[3 * i + k]! - min[k]!) / h)));
     const j = at(c[0]!, c[1]!, c[2]!);
+    cellOf[i] = j;
     if (count[j]! < 65535) count[j]!++;
   }
   const filled = new Uint8Array(nx * ny * nz);
   for (let i = 0; i < filled.length; i++) filled[i] = count[i]! >= minPoints ? 1 : 0;
   // Greedy cuboids: grow along x, then y, then z while every covered cell is filled.
   const used = new Uint8Array(filled.length);
+  const owner = new Int32Array(filled.length).fill(-1);
   const boxes: Box[] = [];
   for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
     if (!filled[at(x, y, z)] || used[at(x, y, z)]) continue;
@@ -70,13 +83,44 @@ function attempt(points: Float32Array, res: number, minPoints: number): Box[] {
       for (let yi = y; yi <= y1; yi++) for (let xi = x; xi <= x1; xi++) if (!filled[at(xi, yi, z1 + 1)] || used[at(xi, yi, z1 + 1)]) break growZ;
       z1++;
     }
-    for (let zi = z; zi <= z1; zi++) for (let yi = y; yi <= y1; yi++) for (let xi = x; xi <= x1; xi++) used[at(xi, yi, zi)] = 1;
+    for (let zi = z; zi <= z1; zi++) for (let yi = y; yi <= y1; yi++) for (let xi = x; xi <= x1; xi++) {
+      used[at(xi, yi, zi)] = 1;
+      owner[at(xi, yi, zi)] = boxes.length;
+    }
     boxes.push({
       center: [min[0] + ((x + x1 + 1) / 2) * h, min[1] + ((y + y1 + 1) / 2) * h, min[2] + ((z + z1 + 1) / 2) * h],
       size: [(x1 - x + 1) * h, (y1 - y + 1) * h, (z1 - z + 1) * h],
     });
   }
-  return boxes;
+  if (tighten === false) return boxes;
+  // Each box shrinks to the points of its cells (never grows past its cells).
+  const lo = new Float64Array(boxes.length * 3).fill(Infinity), hi = new Float64Array(boxes.length * 3).fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    const b = owner[cellOf[i]!]!;
+    if (b < 0) continue;
+    for (let k = 0; k < 3; k++) {
+      const v = points[3 * i + k]!;
+      if (v < lo[3 * b + k]!) lo[3 * b + k] = v;
+      if (v > hi[3 * b + k]!) hi[3 * b + k] = v;
+    }
+  }
+  return boxes.map((box, b) => {
+    const center: Vec3 = [0, 0, 0], size: Vec3 = [0, 0, 0];
+    for (let k = 0; k < 3; k++) {
+      const cellLo = box.center[k]! - box.size[k]! / 2, cellHi = box.center[k]! + box.size[k]! / 2;
+      let a = lo[3 * b + k]! - tighten, c = hi[3 * b + k]! + tighten;
+      if (c - a < MIN_BOX_SIDE) {
+        const m = (a + c) / 2;
+        a = m - MIN_BOX_SIDE / 2;
+        c = m + MIN_BOX_SIDE / 2;
+      }
+      a = Math.max(a, cellLo - MIN_BOX_SIDE / 2);
+      c = Math.min(c, cellHi + MIN_BOX_SIDE / 2);
+      center[k] = (a + c) / 2;
+      size[k] = c - a;
+    }
+    return { center, size };
+  });
 }
 
 /** Mass, centre of mass and inertia (about the COM) of a union of disjoint solid boxes. */

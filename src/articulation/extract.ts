@@ -20,6 +20,7 @@ import { type Box, boxesFromPoints } from './boxes.js';
 import { type Drag3D, type JointFit, fitJoint } from './fit.js';
 import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
 import { articulationPicture } from './picture.js';
+import { KdTree } from './kdtree.js';
 import { rigidApply, rigidInverse } from './rigid.js';
 
 export interface ExtractArticulationInput {
@@ -51,6 +52,8 @@ export interface ArticulationExtraction {
   draggedMoving: Uint8Array;
   initial: Float32Array;
   dragged: Float32Array;
+  /** The first drag hint's start (initial state, input frame): the operator grasps there. */
+  grasp?: [number, number, number];
   timings: { fitMs: number; meshMs: number };
 }
 
@@ -107,8 +110,30 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
   const baseMesh = extractMesh(basePts, { ...input.mesh, voxel });
   const partMesh = extractMesh(partPts, { ...input.mesh, voxel });
   const meshMs = performance.now() - t1;
-  const baseBoxes = boxesFromPoints(basePts, { resolution: 16 });
-  const partBoxes = boxesFromPoints(partPts, { resolution: 10, maxBoxes: 32 });
+  // Collision boxes. Base points lying on that state's moving part (misclassified part points near
+  // the hinge or on the open door's edge) would be phantom obstacles exactly where the gripper holds
+  // the handle, so the base boxes leave them out. The part's grid is as fine as the point spacing
+  // allows (cells of 2.5 spacings, 10..60 along the largest side) so that the handle gets boxes of
+  // its own instead of one slab from the panel to the handle's front.
+  const clearOfPart = (pts: Float32Array, baseIdx: number[], partIdx: number[]): Float32Array => {
+    if (partIdx.length === 0) return pick(pts, baseIdx);
+    const tree = new KdTree(pick(pts, partIdx));
+    const r = 2 * fit.stats.spacing;
+    return pick(pts, baseIdx.filter((i) => tree.nearestD2(pts[3 * i]!, pts[3 * i + 1]!, pts[3 * i + 2]!, r) === Infinity));
+  };
+  const baseClear = new Float32Array([...clearOfPart(A, baseIdxA, partIdxA), ...clearOfPart(B, baseIdxB, partIdxB)]);
+  const baseBoxes = boxesFromPoints(baseClear.length >= 3 ? baseClear : basePts, { resolution: 16 });
+  let partExtent = 0;
+  for (let k = 0; k < 3; k++) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = k; i < partPts.length; i += 3) {
+      lo = Math.min(lo, partPts[i]!);
+      hi = Math.max(hi, partPts[i]!);
+    }
+    partExtent = Math.max(partExtent, hi - lo);
+  }
+  const partResolution = Math.min(60, Math.max(10, Math.round(partExtent / (2.5 * fit.stats.spacing))));
+  const partBoxes = boxesFromPoints(partPts, { resolution: partResolution, maxBoxes: 160 });
   const joint = {
     type: fit.type,
     axis: fit.axis,
@@ -139,6 +164,7 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
     draggedMoving: movB,
     initial: A,
     dragged: B,
+    ...(input.drags3d?.[0] ? { grasp: [...input.drags3d[0].start] as [number, number, number] } : {}),
     timings: { fitMs, meshMs },
   };
 }
@@ -167,7 +193,8 @@ export async function writeArticulationOutputs(dir: string, x: ArticulationExtra
   const final = resolve(dir);
   const temp = join(dirname(final), `.partial-${basename(final)}-${process.pid}-${Date.now().toString(36)}`);
   const files: Record<string, Uint8Array | string> = {
-    'articulation.json': JSON.stringify(articulationJson(x.articulation), null, 2) + '\n',
+    // "grasp": where a policy derived from object.urdf grasps (src/policy/derive.ts reads it).
+    'articulation.json': JSON.stringify({ ...articulationJson(x.articulation), ...(x.grasp ? { grasp: x.grasp } : {}) }, null, 2) + '\n',
     'base.obj': x.meshes['base.obj'],
     'part.obj': x.meshes['part.obj'],
     'object.urdf': x.urdf,

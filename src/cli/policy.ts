@@ -98,7 +98,7 @@ export function policyCommand(): Command {
     .option('--iterations <n>', 'CEM iterations', positiveInt('iterations'), DEFAULT_BUDGET.iterations)
     .option('--population <n>', 'CEM candidates per iteration', positiveInt('population'), DEFAULT_BUDGET.population)
     .option('--seed <s>', 'random seed', intArg('seed'), 1)
-    .option('--grasp <x,y,z>', 'grasp point (URDF root frame, closed state) instead of the handle heuristic', graspArg)
+    .option('--grasp <x,y,z>', 'grasp point, e.g. the operator\'s drag start (URDF root frame, closed state); default: "grasp" of articulation.json beside the URDF, else the handle heuristic', graspArg)
     .option('--trials <k>', 'perturbed starts of the check after training', positiveInt('trials'), 5)
     .option('--no-progress', 'no progress bar')
     .action(async (o: { urdf: string; joint: string; task: 'drawer' | 'door'; out: string; sim: string; iterations: number; population: number; seed: number; grasp?: Vec3; trials: number; progress: boolean }) => {

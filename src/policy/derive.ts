@@ -142,7 +142,24 @@ export function derivePolicyFromUrdf(urdfPath: string, jointName: string, task: 
     throw new Error(`PolicyDerive: cannot read URDF ${abs}: ${(err as Error).message}`);
   }
   const urdf = readUrdfText(text, abs);
-  return derivePolicy(urdf, jointName, task, { ...options, root: options.root ?? dirname(abs) }, dirname(abs));
+  const grasp = options.grasp ?? articulationGrasp(dirname(abs));
+  return derivePolicy(urdf, jointName, task, { ...options, ...(grasp ? { grasp } : {}), root: options.root ?? dirname(abs) }, dirname(abs));
+}
+
+/**
+ * The operator's drag start recorded beside an extracted URDF (articulation.json "grasp", the
+ * URDF's root frame, initial state = joint value 0): on a generated object the drag starts on the
+ * handle, which blurred meshes hide from the geometric heuristics.
+ */
+export function articulationGrasp(dir: string): Vec3 | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(resolve(dir, 'articulation.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const g = (json as { grasp?: unknown } | null)?.grasp;
+  return Array.isArray(g) && g.length === 3 && g.every((v) => typeof v === 'number' && Number.isFinite(v)) ? [g[0], g[1], g[2]] : undefined;
 }
 
 export function derivePolicy(urdf: ReadUrdf, jointName: string, task: 'drawer' | 'door', options: DeriveOptions, urdfDir: string): OpeningPolicy {

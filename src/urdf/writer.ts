@@ -6,7 +6,7 @@
  * joint origin with no rotation, so the part's visual mesh (stored in the input frame, initial
  * state) gets a visual origin of -origin, and joint value 0 is the initial state. Collision
  * geometry is boxes that follow the sampled surfaces (src/articulation/boxes.ts) so cavities stay
- * open; inertials come from the same boxes. Names are XML-escaped, numbers are finite, limits
+ * open; inertials come from the same boxes, the mass capped by a panel shell (see linkBody). Names are XML-escaped, numbers are finite, limits
  * always carry effort and velocity (check_urdf rejects them otherwise), and the file is written
  * atomically beside its meshes with paths relative to the URDF.
  */
@@ -39,6 +39,9 @@ export interface ArticulatedUrdfSpec {
   density?: number;
 }
 
+/** Areal mass of furniture panels (kg per m^2 of bounding-box surface) capping link masses. */
+export const SHELL_KG_PER_M2 = 4;
+
 function fail(msg: string): never {
   throw new Error(`UrdfWriter: ${msg}`);
 }
@@ -69,8 +72,19 @@ function linkBody(name: string, mesh: string, boxes: readonly Box[], offset: Vec
   const usable = boxes.filter((b) => b.size.every((s) => s > minSide) && b.center.every(Number.isFinite));
   if (usable.length === 0) fail(`link "${name}" has no collision boxes; expected at least one`);
   const inertial = boxesInertial(usable, density);
+  // Furniture parts are hollow panels, not solids: the boxes' volume at `density` overestimates a
+  // door or drawer several-fold when the points are thick or noisy (a 0.6 x 0.8 m door as a 6 cm
+  // slab at 300 kg/m^3 is 9 kg, a real one 2-5 kg), which makes the simulated part sluggish and
+  // a policy trained on it pull the wrong way. So the mass is capped by a shell of
+  // SHELL_KG_PER_M2 over the bounding box's surface (the estimate the simulator uses for links
+  // without inertials: a 0.6 x 0.8 m door ~4 kg, a 0.4 x 0.4 x 0.15 m drawer ~2.2 kg).
   // Tiny parts still need a mass MuJoCo and Isaac Gym accept.
-  const scale = inertial.mass < 0.05 ? 0.05 / inertial.mass : 1;
+  const lo = [0, 1, 2].map((k) => Math.min(...usable.map((b) => b.center[k]! - b.size[k]! / 2)));
+  const hi = [0, 1, 2].map((k) => Math.max(...usable.map((b) => b.center[k]! + b.size[k]! / 2)));
+  const e = [0, 1, 2].map((k) => hi[k]! - lo[k]!) as Vec3;
+  const shell = SHELL_KG_PER_M2 * 2 * (e[0] * e[1] + e[1] * e[2] + e[0] * e[2]);
+  const target = Math.max(0.05, Math.min(inertial.mass, shell));
+  const scale = target / inertial.mass;
   const I = inertial.inertia;
   const floor = 1e-6;
   out.push('    <inertial>\n');
