@@ -24,7 +24,6 @@
 import type { Vec3 } from '../core/math.js';
 import type { JointEstimate, JointType } from '../core/types.js';
 import { Rng } from '../core/random.js';
-import { KdTree } from './kdtree.js';
 import { PointGrid } from './grid.js';
 import { type Rigid, kabsch, rigidApply, rigidIdentity, rigidInverse, rigidRevolute, rotationAxisAngle, screwOf } from './rigid.js';
 
@@ -107,7 +106,6 @@ interface Prepared {
   points: Float32Array;
   /** Original index of every kept point. */
   index: Uint32Array;
-  tree: KdTree;
   /** Median distance to the nearest neighbour in the same cloud. */
   spacing: number;
   outliers: number;
@@ -124,16 +122,24 @@ interface Prepared {
  */
 function prepare(points: Float32Array): Prepared {
   const n = points.length / 3;
-  const tree = new KdTree(points);
+  // Cells of about three point spacings, guessed from the box's surface area before the spacing
+  // is known (k-nearest searches on the grid are exact for any cell size; this one keeps them
+  // to a few rings).
+  let b0 = Infinity, b1 = Infinity, b2 = Infinity, e0 = -Infinity, e1 = -Infinity, e2 = -Infinity;
+  for (let i = 0; i < points.length; i += 3) {
+    b0 = Math.min(b0, points[i]!); e0 = Math.max(e0, points[i]!);
+    b1 = Math.min(b1, points[i + 1]!); e1 = Math.max(e1, points[i + 1]!);
+    b2 = Math.min(b2, points[i + 2]!); e2 = Math.max(e2, points[i + 2]!);
+  }
+  const area = 2 * ((e0 - b0) * (e1 - b1) + (e1 - b1) * (e2 - b2) + (e0 - b0) * (e2 - b2));
+  const tree = new PointGrid(points, Math.max(1e-9, 2 * Math.sqrt(area / Math.max(1, n))));
   const K = 8;
   const idx = new Int32Array(K + 1);
   const d2 = new Float64Array(K + 1);
   /** Mean distance to the K nearest neighbours of point i (they are left in idx/d2). */
-  const knnMean = (i: number, within = Infinity): number => {
+  const knnMean = (i: number): number => {
     const x = points[3 * i]!, y = points[3 * i + 1]!, z = points[3 * i + 2]!;
-    // A bounded search first (much cheaper); exact whenever all K + 1 neighbours lie within it.
-    let found = within < Infinity ? tree.knn(x, y, z, K + 1, idx, d2, within) : 0;
-    if (found < K + 1) found = tree.knn(x, y, z, K + 1, idx, d2);
+    const found = tree.knn(x, y, z, K + 1, idx, d2);
     knnFound = found;
     let s = 0;
     for (let k = 1; k < found; k++) s += Math.sqrt(d2[k]!);
@@ -235,14 +241,12 @@ function prepare(points: Float32Array): Prepared {
       keep.push(i);
       continue;
     }
-    const meanK = knnMean(i, 2 * medMean);
+    const meanK = knnMean(i);
     if (meanK > 3 * medMean) continue;
     if (meanK > 1.3 * medMean && offPlaneOf(i, meanK) > 0.45) continue;
     keep.push(i);
   }
   const index = Uint32Array.from(keep);
-  const keepMask = new Uint8Array(n);
-  for (const i of keep) keepMask[i] = 1;
   const kept = new Float32Array(index.length * 3);
   index.forEach((o, i) => {
     kept[3 * i] = points[3 * o]!;
@@ -261,11 +265,11 @@ function prepare(points: Float32Array): Prepared {
   // differ by about 1.9 on a uniformly sampled surface) when the samples come in tight clusters
   // (drawn from Gaussians), where the nearest neighbour alone reports a far too fine spacing.
   const nnMed = median(sNn);
-  return { points: kept, index, tree: new KdTree(kept, { tree, keep: keepMask }), spacing: medMean / nnMed > 2.4 ? medMean / 1.9 : nnMed, outliers: n - index.length, extent };
+  return { points: kept, index, spacing: medMean / nnMed > 2.4 ? medMean / 1.9 : nnMed, outliers: n - index.length, extent };
 }
 
 /** PCA normals (unoriented) of the given points from their K nearest neighbours in `tree`. */
-function normalsOf(points: Float32Array, sel: Uint32Array, tree: KdTree, K = 10): Float32Array {
+function normalsOf(points: Float32Array, sel: Uint32Array, tree: PointGrid, K = 10): Float32Array {
   const out = new Float32Array(sel.length * 3);
   const idx = new Int32Array(K);
   const d2 = new Float64Array(K);
@@ -642,7 +646,7 @@ class NormalCache {
   private readonly done: Uint8Array;
   private readonly idx = new Int32Array(20);
   private readonly d2 = new Float64Array(20);
-  constructor(private readonly X: Prepared) {
+  constructor(private readonly X: Grids) {
     this.normals = new Float32Array(X.points.length);
     this.done = new Uint8Array(X.points.length / 3);
   }
@@ -651,8 +655,8 @@ class NormalCache {
     if (!this.done[i]) {
       // Same computation as normalsOf(points, [i], tree, 20), without its allocations.
       const points = this.X.points;
-      const tp = this.X.tree.points;
-      const found = this.X.tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, 20, this.idx, this.d2);
+      const tp = this.X.grid.points;
+      const found = this.X.grid.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, 20, this.idx, this.d2);
       let mx = 0, my = 0, mz = 0;
       for (let k = 0; k < found; k++) {
         const j = this.idx[k]! * 3;
@@ -745,25 +749,36 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Grids, B: Grids, 
     let pairs = 0;
     const r = T.r, t = T.t;
     const J = new Float64Array(6);
-    const addRow = (w: number, res: number): void => {
-      for (let a = 0; a < dim; a++) {
+    const nz = new Int32Array(6);
+    // H += w J^T J, g -= w J^T res over J's nonzero entries (zero entries add nothing; the
+    // products are formed in the same order as the dense loop, so the sums are the same).
+    const addRow = (w: number, res: number, m: number): void => {
+      for (let u = 0; u < m; u++) {
+        const a = nz[u]!;
         g[a]! -= w * J[a]! * res;
-        for (let b = 0; b < dim; b++) H[a * dim + b]! += w * J[a]! * J[b]!;
+        const wa = w * J[a]!;
+        const row = a * dim;
+        for (let v = 0; v < m; v++) {
+          const b = nz[v]!;
+          H[row + b]! += wa * J[b]!;
+        }
       }
     };
     // One pair: s' = T src (in the dragged frame), d = target, n = normal at d (dragged frame).
-    const addPair = (sx: number, sy: number, sz: number, dx: number, dy: number, dz: number, nx: number, ny: number, nz: number): void => {
+    const addPair = (sx: number, sy: number, sz: number, dx: number, dy: number, dz: number, nx: number, ny: number, nz_: number): void => {
       pairs++;
       const ex = sx - dx, ey = sy - dy, ez = sz - dz;
-      const res = nx * ex + ny * ey + nz * ez;
+      const res = nx * ex + ny * ey + nz_ * ez;
       const w = 1 / (1 + (res * res) / (radius * radius * 0.1));
       if (dim === 6) {
-        J[0] = sy * nz - sz * ny; J[1] = sz * nx - sx * nz; J[2] = sx * ny - sy * nx;
-        J[3] = nx; J[4] = ny; J[5] = nz;
+        J[0] = sy * nz_ - sz * ny; J[1] = sz * nx - sx * nz_; J[2] = sx * ny - sy * nx;
+        J[3] = nx; J[4] = ny; J[5] = nz_;
       } else {
-        J[0] = nx; J[1] = ny; J[2] = nz;
+        J[0] = nx; J[1] = ny; J[2] = nz_;
       }
-      addRow(w, res);
+      let m = 0;
+      for (let a = 0; a < dim; a++) if (J[a] !== 0) nz[m++] = a;
+      addRow(w, res, m);
       // Point-to-point rows (x, y, z) with weight lam.
       for (let k = 0; k < 3; k++) {
         J.fill(0);
@@ -776,7 +791,9 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Grids, B: Grids, 
         } else {
           J[k] = 1;
         }
-        addRow(lam, k === 0 ? ex : k === 1 ? ey : ez);
+        m = 0;
+        for (let a = 0; a < dim; a++) if (J[a] !== 0) nz[m++] = a;
+        addRow(lam, k === 0 ? ex : k === 1 ? ey : ez, m);
       }
     };
     for (let i = 0; i < ps.length; i += 3) {
@@ -869,7 +886,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   if (cA.length < minChanged && cB.length < minChanged) {
     fail(`no motion between the states: only ${cA.length} initial and ${cB.length} dragged points moved by more than ${tau.toPrecision(3)} (expected a part that moved)`);
   }
-  const normalsA = new NormalCache(A), normalsB = new NormalCache(B);
+  const normalsA = new NormalCache(GA), normalsB = new NormalCache(GB);
 
   // Subsets for voting and scoring.
   const vA = subsample(cA, 110, rng), vB = subsample(cB, 110, rng);
@@ -895,9 +912,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
   const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 1000, rng);
-  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, A.tree, 30), 3), A.points, subsample(allA, 300, rng));
-  const nrmA = normalsOf(A.points, vA, A.tree, 20);
-  const nrmB = normalsOf(B.points, vB, B.tree, 20);
+  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, gA, 30), 3), A.points, subsample(allA, 300, rng));
+  const nrmA = normalsOf(A.points, vA, gA, 20);
+  const nrmB = normalsOf(B.points, vB, gB, 20);
   const axes: Vec3[] = [...frame];
   const dA = dominantDirections(nrmA, 2), dB = dominantDirections(nrmB, 2);
   for (const a of dA) for (const b of dB) {
@@ -1059,12 +1076,12 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const T = type === 'revolute' ? revT : prisT;
 
   // Moving points (initial cloud indices).
-  const moving = segmentMoving(A, gB, T, tau, cA);
+  const moving = segmentMoving(GA, gB, T, tau, cA);
   const movingIdx: number[] = [];
   for (let i = 0; i < moving.length; i++) if (moving[i]) movingIdx.push(A.index[i]!);
   const movingIdxB: number[] = [];
   if (options.segmentDragged) {
-    const movingB = segmentMoving(B, gA, rigidInverse(T), tau, cB);
+    const movingB = segmentMoving(GB, gA, rigidInverse(T), tau, cB);
     for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
   }
   const movingSel = Uint32Array.from({ length: moving.length }, (_, i) => i).filter((i) => moving[i] === 1);
@@ -1119,7 +1136,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
  * 1 = moving for every kept initial point: explained by T and not by staying put; points that
  * both explain (near a hinge, a drawer bottom sliding along itself) take their neighbours' vote.
  */
-function segmentMoving(A: Prepared, treeB: PointGrid, T: Rigid, tau: number, changedA: Uint32Array): Uint8Array {
+function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, changedA: Uint32Array): Uint8Array {
   const p = A.points;
   const n = p.length / 3;
   // Change detection already asked whether each point has a twin within tau in the other state.
@@ -1143,7 +1160,7 @@ function segmentMoving(A: Prepared, treeB: PointGrid, T: Rigid, tau: number, cha
   const flip: number[] = [];
   for (let i = 0; i < n; i++) {
     if (label[i] !== 1) continue;
-    const found = A.tree.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+    const found = A.grid.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
     let mv = 0;
     for (let k = 1; k < found; k++) if (label[idx[k]!] !== 0) mv++;
     if (mv < 3) flip.push(i);
@@ -1155,7 +1172,7 @@ function segmentMoving(A: Prepared, treeB: PointGrid, T: Rigid, tau: number, cha
   const nbr = new Int32Array(undecided.length * K).fill(-1);
   for (let u = 0; u < undecided.length; u++) {
     const i = undecided[u]!;
-    const found = A.tree.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+    const found = A.grid.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
     for (let k = 0; k < found; k++) nbr[u * K + k] = idx[k]!;
   }
   for (let pass = 0; pass < 4; pass++) {

@@ -160,6 +160,86 @@ export class PointGrid {
     return bestI >= 0 ? best : Infinity;
   }
 
+  /**
+   * The k nearest points of (x, y, z): original indices into `outIdx`, squared distances into
+   * `outD2` (ascending); returns how many were found. Rings of cells around the query's own cell
+   * are scanned until no unscanned cell can hold a nearer point than the k-th found, so the
+   * result is exact (the same as KdTree.knn's up to the order of exact ties).
+   */
+  knn(x: number, y: number, z: number, k: number, outIdx: Int32Array, outD2: Float64Array): number {
+    for (let i = 0; i < k; i++) {
+      outIdx[i] = -1;
+      outD2[i] = Infinity;
+    }
+    const n = this.ids.length;
+    if (n === 0 || k <= 0) return 0;
+    const h = this.h, nx = this.nx, ny = this.ny, nz = this.nz;
+    const cx = Math.min(nx - 1, Math.max(0, Math.floor((x - this.lo0) * this.inv)));
+    const cy = Math.min(ny - 1, Math.max(0, Math.floor((y - this.lo1) * this.inv)));
+    const cz = Math.min(nz - 1, Math.max(0, Math.floor((z - this.lo2) * this.inv)));
+    // Distance from the query to its own cell's faces that have cells beyond them (a hair short).
+    const e = 1e-6 * h;
+    let m = Infinity;
+    if (cx > 0) m = Math.min(m, x - (this.lo0 + cx * h));
+    if (cx < nx - 1) m = Math.min(m, this.lo0 + (cx + 1) * h - x);
+    if (cy > 0) m = Math.min(m, y - (this.lo1 + cy * h));
+    if (cy < ny - 1) m = Math.min(m, this.lo1 + (cy + 1) * h - y);
+    if (cz > 0) m = Math.min(m, z - (this.lo2 + cz * h));
+    if (cz < nz - 1) m = Math.min(m, this.lo2 + (cz + 1) * h - z);
+    m = Math.max(0, m - e);
+    const maxRing = Math.max(cx, nx - 1 - cx, cy, ny - 1 - cy, cz, nz - 1 - cz);
+    const q = this.xyz, cs = this.cellStart;
+    let worst = Infinity;
+    for (let ring = 0; ring <= maxRing; ring++) {
+      const x0 = Math.max(0, cx - ring), x1 = Math.min(nx - 1, cx + ring);
+      const y0 = Math.max(0, cy - ring), y1 = Math.min(ny - 1, cy + ring);
+      const z0 = Math.max(0, cz - ring), z1 = Math.min(nz - 1, cz + ring);
+      for (let ix = x0; ix <= x1; ix++) {
+        const onX = ix === cx - ring || ix === cx + ring;
+        const gx = PointGrid.gap2(x, ix, this.lo0, h);
+        if (gx >= worst) continue;
+        for (let iy = y0; iy <= y1; iy++) {
+          const onXY = onX || iy === cy - ring || iy === cy + ring;
+          const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
+          if (gxy >= worst) continue;
+          const row = (ix * ny + iy) * nz;
+          // Only the ring's shell: interior cells were scanned by earlier rings.
+          const step = onXY ? 1 : Math.max(1, 2 * ring);
+          for (let iz = z0; iz <= z1; iz += iz === cz - ring && !onXY ? step : 1) {
+            if (!onXY && iz !== cz - ring && iz !== cz + ring) continue;
+            if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= worst) continue;
+            const cell = row + iz;
+            for (let i = cs[cell]!, end = cs[cell + 1]!; i < end; i++) {
+              const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+              const d2 = dx * dx + dy * dy + dz * dz;
+              if (d2 < worst) {
+                let j = k - 1;
+                while (j > 0 && outD2[j - 1]! > d2) {
+                  outD2[j] = outD2[j - 1]!;
+                  outIdx[j] = outIdx[j - 1]!;
+                  j--;
+                }
+                outD2[j] = d2;
+                outIdx[j] = i;
+                worst = outD2[k - 1]!;
+              }
+            }
+          }
+        }
+      }
+      const g = ring * h + m;
+      if (worst <= g * g) break;
+    }
+    let found = 0;
+    for (let i = 0; i < k; i++) {
+      if (outIdx[i]! >= 0) {
+        outIdx[i] = this.ids[outIdx[i]!]!;
+        found++;
+      }
+    }
+    return found;
+  }
+
   /** Original index of the point found by the last nearestD2 call (-1 when none). */
   get lastIndex(): number {
     return this.bestIndex >= 0 ? this.ids[this.bestIndex]! : -1;
