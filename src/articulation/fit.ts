@@ -122,7 +122,7 @@ interface Prepared {
  */
 function prepare(points: Float32Array): Prepared {
   const n = points.length / 3;
-  // Cells of about three point spacings, guessed from the box's surface area before the spacing
+  // Cells of about four to five point spacings, guessed from the box's surface area before the spacing
   // is known (k-nearest searches on the grid are exact for any cell size; this one keeps them
   // to a few rings).
   let b0 = Infinity, b1 = Infinity, b2 = Infinity, e0 = -Infinity, e1 = -Infinity, e2 = -Infinity;
@@ -132,7 +132,7 @@ function prepare(points: Float32Array): Prepared {
     b2 = Math.min(b2, points[i + 2]!); e2 = Math.max(e2, points[i + 2]!);
   }
   const area = 2 * ((e0 - b0) * (e1 - b1) + (e1 - b1) * (e2 - b2) + (e0 - b0) * (e2 - b2));
-  const tree = new PointGrid(points, Math.max(1e-9, 2 * Math.sqrt(area / Math.max(1, n))));
+  const tree = new PointGrid(points, Math.max(1e-9, 3 * Math.sqrt(area / Math.max(1, n))));
   const K = 8;
   const idx = new Int32Array(K + 1);
   const d2 = new Float64Array(K + 1);
@@ -440,6 +440,8 @@ function angleCandidates(a: Vec3, np: Float32Array, nq: Float32Array, peaks = 2)
 class VoteMap {
   private keys: Int32Array;
   private vals: Int32Array;
+  /** Slots in use, in insertion order (clearing and visiting cost the entries, not the table). */
+  private used: Int32Array;
   private mask: number;
   size = 0;
   constructor(capacity: number) {
@@ -447,6 +449,7 @@ class VoteMap {
     while (c < capacity * 2) c <<= 1;
     this.keys = new Int32Array(c).fill(-1);
     this.vals = new Int32Array(c);
+    this.used = new Int32Array(c);
     this.mask = c - 1;
   }
   private slot(k: number): number {
@@ -462,7 +465,7 @@ class VoteMap {
     const i = this.slot(k);
     if (this.keys[i] === -1) {
       this.keys[i] = k;
-      this.size++;
+      this.used[this.size++] = i;
     }
     this.vals[i]!++;
   }
@@ -470,7 +473,7 @@ class VoteMap {
     const i = this.slot(k);
     if (this.keys[i] === -1) {
       this.keys[i] = k;
-      this.size++;
+      this.used[this.size++] = i;
     }
     this.vals[i] = v;
   }
@@ -479,15 +482,29 @@ class VoteMap {
     return this.keys[i] === k ? this.vals[i]! : 0;
   }
   clear(): void {
-    this.keys.fill(-1);
-    this.vals.fill(0);
+    for (let u = 0; u < this.size; u++) {
+      const i = this.used[u]!;
+      this.keys[i] = -1;
+      this.vals[i] = 0;
+    }
     this.size = 0;
   }
   get capacity(): number {
     return this.keys.length;
   }
-  forEach(f: (k: number, v: number) => void): void {
-    for (let i = 0; i < this.keys.length; i++) if (this.keys[i]! >= 0) f(this.keys[i]!, this.vals[i]!);
+  /** The largest count. */
+  maxValue(): number {
+    let m = 0;
+    for (let u = 0; u < this.size; u++) m = Math.max(m, this.vals[this.used[u]!]!);
+    return m;
+  }
+  /** Entries with a count of at least `min`, visited in table order. */
+  forEachAtLeast(min: number, f: (k: number, v: number) => void): void {
+    let m = 0;
+    const sel = new Int32Array(this.size);
+    for (let u = 0; u < this.size; u++) if (this.vals[this.used[u]!]! >= min) sel[m++] = this.used[u]!;
+    const s = sel.subarray(0, m).sort();
+    for (let u = 0; u < m; u++) f(this.keys[s[u]!]!, this.vals[s[u]!]!);
   }
 }
 
@@ -525,13 +542,9 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
   const decode = (k: number): [number, number, number] => [(k >> 20) - B, ((k >> 10) & 1023) - B, (k & 1023) - B];
   // Sum over 3x3x3 neighbourhoods so a peak split across cells still wins; only the busiest
   // cells can hold a peak, so only they are summed.
-  let maxVote = 0;
-  votes.forEach((_, v) => {
-    if (v > maxVote) maxVote = v;
-  });
+  const maxVote = votes.maxValue();
   const scored: Array<[number, number]> = [];
-  votes.forEach((k, v) => {
-    if (v < 2 || v < 0.3 * maxVote) return;
+  votes.forEachAtLeast(Math.max(2, Math.ceil(0.3 * maxVote)), (k, v) => {
     const [x, y, z] = decode(k);
     let s = 0;
     for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) for (let dz = -1; dz <= 1; dz++) s += votes.get(pack(x + dx, y + dy, z + dz));

@@ -125,12 +125,22 @@ export class PointGrid {
     let best = maxDist * maxDist;
     let bestI = -1;
     if (this.ids.length > 0) {
-      const r = Number.isFinite(maxDist) ? maxDist : (this.nx + this.ny + this.nz) * this.h + Math.abs(x - this.lo0) + Math.abs(y - this.lo1) + Math.abs(z - this.lo2);
+      const q = this.xyz, cs = this.cellStart;
+      // The query's own cell first: its best match bounds the search of the others.
+      const own = this.cellIndex(x, y, z);
+      for (let i = cs[own]!, e = cs[own + 1]!; i < e; i++) {
+        const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < best) {
+          best = d2;
+          bestI = i;
+        }
+      }
+      const r = bestI >= 0 ? Math.sqrt(best) * (1 + 1e-9) : Number.isFinite(maxDist) ? maxDist : (this.nx + this.ny + this.nz) * this.h + Math.abs(x - this.lo0) + Math.abs(y - this.lo1) + Math.abs(z - this.lo2);
       const h = this.h;
       const kx = PointGrid.order(x, r, this.lo0, this.inv, this.nx, this.ox);
       const ky = PointGrid.order(y, r, this.lo1, this.inv, this.ny, this.oy);
       const kz = PointGrid.order(z, r, this.lo2, this.inv, this.nz, this.oz);
-      const q = this.xyz, cs = this.cellStart;
       for (let a = 0; a < kx; a++) {
         const ix = this.ox[a]!;
         const gx = PointGrid.gap2(x, ix, this.lo0, h);
@@ -144,6 +154,7 @@ export class PointGrid {
             const iz = this.oz[c]!;
             if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= best) continue;
             const cell = row + iz;
+            if (cell === own) continue;
             for (let i = cs[cell]!, e = cs[cell + 1]!; i < e; i++) {
               const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
               const d2 = dx * dx + dy * dy + dz * dz;
