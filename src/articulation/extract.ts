@@ -115,13 +115,15 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
   // the handle, so the base boxes leave them out. The part's grid is as fine as the point spacing
   // allows (cells of 2.5 spacings, 10..60 along the largest side) so that the handle gets boxes of
   // its own instead of one slab from the panel to the handle's front.
-  const clearOfPart = (pts: Float32Array, baseIdx: number[], partIdx: number[]): Float32Array => {
+  const clearOfPart = (pts: Float32Array, baseIdx: number[], partIdx: number[], spacings: number): Float32Array => {
     if (partIdx.length === 0) return pick(pts, baseIdx);
     const tree = new KdTree(pick(pts, partIdx));
-    const r = 2 * fit.stats.spacing;
+    const r = spacings * fit.stats.spacing;
     return pick(pts, baseIdx.filter((i) => tree.nearestD2(pts[3 * i]!, pts[3 * i + 1]!, pts[3 * i + 2]!, r) === Infinity));
   };
-  const baseClear = new Float32Array([...clearOfPart(A, baseIdxA, partIdxA), ...clearOfPart(B, baseIdxB, partIdxB)]);
+  // In the dragged state the part has swung away from the body, so a wider margin (4 spacings, a
+  // handle's stand-off) only removes stray part points, e.g. on the open door's handle.
+  const baseClear = new Float32Array([...clearOfPart(A, baseIdxA, partIdxA, 2), ...clearOfPart(B, baseIdxB, partIdxB, 4)]);
   const baseBoxes = boxesFromPoints(baseClear.length >= 3 ? baseClear : basePts, { resolution: 16 });
   let partExtent = 0;
   for (let k = 0; k < 3; k++) {
