@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeNpy } from '../src/core/npy.js';
 import { renderGaussians } from '../src/gaussians/render.js';
-import type { GaussianSet } from '../src/core/types.js';
+import { gaussiansFromOutput } from '../src/model/postprocess.js';
 
 const PYTHON = process.env.PARTRM_PYTHON ?? '/usr/bin/python3';
 
@@ -37,22 +37,8 @@ test('rasteriser parity: PyTorch training/gaussians.py vs TypeScript renderGauss
     const g = npy(dir, 'gaussians.npy');
     const n = g.shape[0]!;
     assert.equal(g.shape[1], 14);
-    const set: GaussianSet = {
-      count: n,
-      positions: new Float32Array(3 * n),
-      opacities: new Float32Array(n),
-      scales: new Float32Array(3 * n),
-      rotations: new Float32Array(4 * n),
-      colors: new Float32Array(3 * n),
-    };
-    for (let i = 0; i < n; i++) {
-      const row = g.data.subarray(i * 14, i * 14 + 14);
-      set.positions.set(row.subarray(0, 3), 3 * i);
-      set.opacities[i] = row[3]!;
-      set.scales.set(row.subarray(4, 7), 3 * i);
-      set.rotations.set(row.subarray(7, 11), 4 * i);
-      set.colors.set(row.subarray(11, 14), 3 * i);
-    }
+    // Same [G, 14] row layout as the model's output tensor.
+    const set = gaussiansFromOutput(Float32Array.from(g.data), 1, n);
     const cam = JSON.parse(readFileSync(join(dir, 'camera.json'), 'utf8'));
     const out = renderGaussians(set, { intrinsics: cam.intrinsics, camToWorld: Float64Array.from(cam.camToWorld) }, { background: cam.background });
     assert.ok(out.visible > 100, `only ${out.visible} Gaussians visible: the scene does not test much`);

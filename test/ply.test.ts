@@ -2,18 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isGaussianPly, readGaussianPly, readPointPly, SH_C0, writeGaussianPly, writePointPly } from '../src/gaussians/ply.js';
 import type { GaussianSet } from '../src/core/types.js';
+import { emptyGaussians } from '../src/gaussians/ops.js';
 import { Rng } from '../src/core/random.js';
 
 function randomGaussians(n: number, seed: number): GaussianSet {
   const rng = new Rng(seed);
-  const g: GaussianSet = {
-    count: n,
-    positions: new Float32Array(3 * n),
-    opacities: new Float32Array(n),
-    scales: new Float32Array(3 * n),
-    rotations: new Float32Array(4 * n),
-    colors: new Float32Array(3 * n),
-  };
+  const g = emptyGaussians(n);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < 3; k++) {
       g.positions[3 * i + k] = rng.uniform(-1, 1);

@@ -4,19 +4,13 @@ import { intrinsicsFromFovY, lookAtOpencv, type Camera } from '../src/core/camer
 import { mat4InvertRigid } from '../src/core/math.js';
 import { Rng } from '../src/core/random.js';
 import type { GaussianSet } from '../src/core/types.js';
+import { emptyGaussians } from '../src/gaussians/ops.js';
 import { psnr, ssim, type ImageF32 } from '../src/gaussians/metrics.js';
 import { renderGaussians, splatToRgba } from '../src/gaussians/render.js';
 
 function makeSet(items: Array<{ p: number[]; o: number; s: number[]; q?: number[]; c: number[] }>): GaussianSet {
   const n = items.length;
-  const set: GaussianSet = {
-    count: n,
-    positions: new Float32Array(3 * n),
-    opacities: new Float32Array(n),
-    scales: new Float32Array(3 * n),
-    rotations: new Float32Array(4 * n),
-    colors: new Float32Array(3 * n),
-  };
+  const set = emptyGaussians(n);
   items.forEach((g, i) => {
     set.positions.set(g.p, 3 * i);
     set.opacities[i] = g.o;

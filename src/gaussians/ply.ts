@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { GaussianSet, PointCloud } from '../core/types.js';
+import { emptyGaussians } from './ops.js';
 
 /** Zeroth-order spherical-harmonic constant: rgb = 0.5 + C0 * f_dc. */
 export const SH_C0 = 0.28209479177387814;
@@ -264,14 +265,7 @@ export function readGaussianPly(input: Uint8Array | string, options: { activated
   // red/green/blue as uchar means 0..255.
   const rgbScale = !hasDc && element.properties.find((p) => p.name === 'red')?.type === 'uchar' ? 1 / 255 : 1;
 
-  const out: GaussianSet = {
-    count: n,
-    positions: new Float32Array(3 * n),
-    opacities: new Float32Array(n),
-    scales: new Float32Array(3 * n),
-    rotations: new Float32Array(4 * n),
-    colors: new Float32Array(3 * n),
-  };
+  const out = emptyGaussians(n);
   for (let i = 0; i < n; i++) {
     out.positions[3 * i] = x[i]!;
     out.positions[3 * i + 1] = y[i]!;
