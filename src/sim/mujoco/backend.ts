@@ -15,7 +15,7 @@ import { renderScene, type RenderItem } from '../../dataset/render.js';
 import type { JointInfo, RobotControl, SimContact, Simulator } from '../simulator.js';
 import { dlsStep, IK_LAMBDA, poseError } from './ik.js';
 import type { MainModule } from './runtime.js';
-import { captureMujocoOutput, getMujoco, mujocoErrorMessage, mujocoFS, MEMFS_ROOT, removeMemfsDir } from './runtime.js';
+import { captureMujocoOutput, getMujoco, mujocoErrorMessage, mujocoFS, MEMFS_ROOT, poseFromMujoco, removeMemfsDir } from './runtime.js';
 import type { BuiltScene, SceneOptions } from './scene.js';
 import { buildScene, GRASP_WELD, OBJECT_PREFIX, PANDA_ARM_JOINTS, PANDA_FINGER_BODIES, PANDA_FINGER_JOINTS, PANDA_HOME, PANDA_TCP_SITE } from './scene.js';
 
@@ -248,15 +248,7 @@ export class MujocoSimulator implements Simulator, RobotControl {
   }
 
   private bodyPoseById(id: number): Mat4 {
-    const xpos = this.d.xpos as Float64Array;
-    const xmat = this.d.xmat as Float64Array;
-    const out = new Float64Array(16);
-    for (let r = 0; r < 3; r++) {
-      for (let c = 0; c < 3; c++) out[r * 4 + c] = xmat[id * 9 + r * 3 + c]!;
-      out[r * 4 + 3] = xpos[id * 3 + r]!;
-    }
-    out[15] = 1;
-    return out;
+    return poseFromMujoco(this.d.xpos as Float64Array, this.d.xmat as Float64Array, id);
   }
 
   linkPose(name: string): Mat4 {
@@ -346,16 +338,7 @@ export class MujocoSimulator implements Simulator, RobotControl {
 
   tcpPose(): Mat4 {
     this.needRobot();
-    const p = this.d.site_xpos as Float64Array;
-    const R = this.d.site_xmat as Float64Array;
-    const s = this.tcpSite;
-    const out = new Float64Array(16);
-    for (let r = 0; r < 3; r++) {
-      for (let c = 0; c < 3; c++) out[r * 4 + c] = R[s * 9 + r * 3 + c]!;
-      out[r * 4 + 3] = p[s * 3 + r]!;
-    }
-    out[15] = 1;
-    return out;
+    return poseFromMujoco(this.d.site_xpos as Float64Array, this.d.site_xmat as Float64Array, this.tcpSite);
   }
 
   tcpJacobian(): Float64Array {

@@ -201,3 +201,17 @@ export function removeMemfsDir(mujoco: MainModule, dir: string): void {
   };
   remove(dir);
 }
+
+/**
+ * Pose of entry `i` (body or site) as a row-major 4x4 from MuJoCo's position and row-major 3x3
+ * orientation arrays (`xpos`/`xmat`, `site_xpos`/`site_xmat`).
+ */
+export function poseFromMujoco(pos: ArrayLike<number>, mat: ArrayLike<number>, i: number): Float64Array {
+  const out = new Float64Array(16);
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 3; c++) out[r * 4 + c] = mat[i * 9 + r * 3 + c]!;
+    out[r * 4 + 3] = pos[i * 3 + r]!;
+  }
+  out[15] = 1;
+  return out;
+}

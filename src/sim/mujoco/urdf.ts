@@ -29,6 +29,7 @@ import {
   getMujoco,
   mujocoErrorMessage,
   mujocoFS,
+  poseFromMujoco,
   removeMemfsDir,
 } from './runtime.js';
 
@@ -241,15 +242,7 @@ function createHandle(
       if (id === undefined) {
         throw new Error(`MujocoUrdf: unknown body "${name}"; known: ${bodies.join(', ')}`);
       }
-      const xpos = d.xpos;
-      const xmat = d.xmat; // row-major 3x3 per body
-      const out = new Float64Array(16);
-      for (let r = 0; r < 3; r++) {
-        for (let c = 0; c < 3; c++) out[r * 4 + c] = xmat[id * 9 + r * 3 + c]!;
-        out[r * 4 + 3] = xpos[id * 3 + r]!;
-      }
-      out[15] = 1;
-      return out;
+      return poseFromMujoco(d.xpos, d.xmat, id);
     },
     dispose() {
       if (disposed) return;
