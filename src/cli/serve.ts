@@ -8,6 +8,7 @@ import { BridgeNode } from '../ros/node.js';
 import { simRollout } from '../ros/simulate.js';
 import { createSimBackend } from '../sim/backend.js';
 import { startWebServer } from '../web/server.js';
+import { untilShutdownSignal } from '../core/signals.js';
 
 function portOption(value: string): number {
   if (!/^\d{1,5}$/.test(value.trim()) || Number(value) > 65535) throw new InvalidArgumentError(`--port expects 0..65535, got "${value}"`);
@@ -30,15 +31,7 @@ export function serveCommand(): Command {
       const node = new BridgeNode({ pipeline, publish: () => undefined, outDir, log: (level, text) => level !== 'info' && console.error(`[${level}] ${text}`), ...(runner ? { simulate: simRollout(runner) } : {}) });
       const web = await startWebServer({ node, host: o.host, port: o.port, log: (t) => console.error(t) });
       console.log(`operator page: ${web.url} (outputs under ${outDir}); Ctrl-C to stop`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilShutdownSignal();
       await web.close();
       await node.close();
       await runner?.close();

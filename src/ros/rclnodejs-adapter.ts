@@ -21,6 +21,7 @@ import { createBridgePipeline } from './pipeline-seam.js';
 import { DEFAULT_NODE_NAME, defaultTopics, type BridgeTopics } from './replay.js';
 import { bridgePublisher, subscribeBridge, type QosKind, type RosTransport } from './transport.js';
 import type { RosTypeName, StatusLevel } from './types.js';
+import { untilShutdownSignal } from '../core/signals.js';
 
 // ---------------------------------------------------------------- the parts of rclnodejs used here
 
@@ -193,16 +194,8 @@ export async function runRosBridge(options: RunBridgeOptions = {}): Promise<void
   ros.spin();
   bridge.info('ready', `listening on ${topics.image}, ${topics.cameraInfo}, ${topics.drags}, ${topics.dragsJson}`, { topics, ...(web ? { web: web.url } : {}) });
   options.onReady?.({ topics, params, bridge, ...(web ? { webUrl: web.url } : {}) });
-  await (options.until ?? new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    // Ours run besides rclnodejs' own handler; removing theirs is not part of its public API.
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  }));
+  // Our handlers run beside rclnodejs' own; removing theirs is not part of its public API.
+  await (options.until ?? untilShutdownSignal());
   log.info('shutting down');
   await web?.close();
   await bridge.close();
