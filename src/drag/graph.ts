@@ -13,7 +13,7 @@
  *    wins, holes filled; when it is smaller than `minFraction` of the foreground (a handle), k is
  *    doubled and the image segmented again (up to three times).
  *
- * Against the dataset's part masks (`npm run bench:model`) it matches the region grower's mean IoU
+ * Against the dataset's part masks (`npm run bench:pipeline`) it matches the region grower's mean IoU
  * but puts far less of its mask on the wrong part (precision 0.97 vs 0.89 at 256 px), which is
  * what drag sampling needs.
  */

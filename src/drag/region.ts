@@ -18,7 +18,7 @@
  *    the most-voted small region is returned. A click with no foreground within the first window
  *    selects nothing (empty mask).
  *
- * Measured against the dataset's part masks by `npm run bench:model` (mean IoU with the part under
+ * Measured against the dataset's part masks by `npm run bench:pipeline` (mean IoU with the part under
  * the click on view-0 images).
  */
 import type { RgbaImage } from '../core/image.js';

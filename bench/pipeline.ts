@@ -10,7 +10,7 @@
  * - segmenters: mean IoU (and precision) of the weight-free segmenters with the part under the click on
  *   the view-0 images of a freshly generated dataset (all 8 categories).
  *
- * Usage: npx tsx bench/model.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
+ * Usage: npx tsx bench/pipeline.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
  *        [--accuracy-objects 24] [--providers cpu] [--json]
  */
 import { existsSync } from 'node:fs';
