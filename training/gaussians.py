@@ -47,35 +47,11 @@ def render_dense(g: torch.Tensor, cam: dict, c2w: torch.Tensor, bg=(1.0, 1.0, 1.
     """
     dtype = g.dtype
     H, W = int(cam['height']), int(cam['width'])
-    c2w = c2w.to(dtype)
-    Rw = c2w[:3, :3].T                      # world -> camera rotation
-    tw = -Rw @ c2w[:3, 3]
-    xyz, op, scale, rot, rgb = g[:, 0:3], g[:, 3], g[:, 4:7], g[:, 7:11], g[:, 11:14]
-    p = xyz @ Rw.T + tw
-    # Gaussians that can never contribute (behind the near plane, or too transparent anywhere)
-    keep = (p[:, 2] > NEAR) & (op >= ALPHA_MIN)
-    idx = torch.nonzero(keep).squeeze(1)
     bgt = torch.tensor(bg, dtype=dtype).view(3, 1, 1)
-    if idx.numel() == 0:
+    pr = _project(g, cam, c2w)                                 # culled, front to back
+    if pr is None:
         return bgt.expand(3, H, W).clone(), torch.zeros(H, W, dtype=dtype)
-    p, op, scale, rot, rgb = p[idx], op[idx], scale[idx], rot[idx], rgb[idx]
-    order = torch.argsort(p[:, 2].detach(), stable=True)     # front to back
-    p, op, scale, rot, rgb = p[order], op[order], scale[order], rot[order], rgb[order]
-
-    fx, fy, cx, cy = float(cam['fx']), float(cam['fy']), float(cam['cx']), float(cam['cy'])
-    x, y, z = p.unbind(-1)
-    u = fx * x / z + cx
-    v = fy * y / z + cy
-    M = quat_to_rotmat(rot) * scale.unsqueeze(1)              # R S
-    S3 = M @ M.transpose(1, 2)
-    zero = torch.zeros_like(z)
-    J = torch.stack([fx / z, zero, -fx * x / (z * z), zero, fy / z, -fy * y / (z * z)], -1).reshape(-1, 2, 3)
-    T = J @ Rw
-    S2 = T @ S3 @ T.transpose(1, 2)
-    a = S2[:, 0, 0] + DILATION
-    b = S2[:, 0, 1]
-    c = S2[:, 1, 1] + DILATION
-    det = a * c - b * b
+    u, v, a, b, c, det, op, rgb = pr
     ia, ib, ic = c / det, -b / det, a / det                    # inverse (conic)
 
     px = torch.arange(W, dtype=dtype) + 0.5
@@ -95,7 +71,7 @@ def render_dense(g: torch.Tensor, cam: dict, c2w: torch.Tensor, bg=(1.0, 1.0, 1.
 
 
 def _project(g, cam, c2w):
-    """Culls, sorts front to back and projects: returns per-Gaussian (u, v, conic, opacity, rgb)."""
+    """Culls, sorts front to back and projects: per-Gaussian (u, v, 2D covariance a, b, c, its det, opacity, rgb), or None."""
     dtype = g.dtype
     c2w = c2w.to(dtype)
     Rw = c2w[:3, :3].T

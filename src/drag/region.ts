@@ -117,12 +117,19 @@ export function foregroundOf(image: RgbaImage): Uint8Array {
     for (let p = 0; p < n; p++) fg[p] = data[4 * p + 3]! >= 128 ? 1 : 0;
     return fg;
   }
-  fg.fill(1);
   const white = (p: number): boolean => data[4 * p]! >= 243 && data[4 * p + 1]! >= 243 && data[4 * p + 2]! >= 243;
+  const background = reachedFromBorder(W, H, white);
+  for (let p = 0; p < n; p++) fg[p] = background[p] ? 0 : 1;
+  return fg;
+}
+
+/** 4-connected flood fill from every border pixel through pixels where `passable` holds: 1 = reached. */
+function reachedFromBorder(W: number, H: number, passable: (p: number) => boolean): Uint8Array {
+  const reached = new Uint8Array(W * H);
   const stack: number[] = [];
   const push = (p: number): void => {
-    if (fg[p] && white(p)) {
-      fg[p] = 0;
+    if (!reached[p] && passable(p)) {
+      reached[p] = 1;
       stack.push(p);
     }
   };
@@ -136,30 +143,13 @@ export function foregroundOf(image: RgbaImage): Uint8Array {
     if (y > 0) push(p - W);
     if (y < H - 1) push(p + W);
   }
-  return fg;
+  return reached;
 }
 
 /** Fills holes: mask pixels are set wherever the complement is not connected to the border. */
 export function fillHoles(mask: Mask): Mask {
   const { width: W, height: H } = mask;
-  const outside = new Uint8Array(W * H);
-  const stack: number[] = [];
-  const push = (p: number): void => {
-    if (!mask.data[p] && !outside[p]) {
-      outside[p] = 1;
-      stack.push(p);
-    }
-  };
-  for (let x = 0; x < W; x++) { push(x); push((H - 1) * W + x); }
-  for (let y = 0; y < H; y++) { push(y * W); push(y * W + W - 1); }
-  while (stack.length) {
-    const p = stack.pop()!;
-    const x = p % W, y = (p - x) / W;
-    if (x > 0) push(p - 1);
-    if (x < W - 1) push(p + 1);
-    if (y > 0) push(p - W);
-    if (y < H - 1) push(p + W);
-  }
+  const outside = reachedFromBorder(W, H, (p) => !mask.data[p]);
   const data = new Uint8Array(W * H);
   for (let p = 0; p < W * H; p++) data[p] = outside[p] ? 0 : 1;
   return { width: W, height: H, data };
