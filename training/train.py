@@ -60,6 +60,9 @@ def parse_args(argv=None):
     p.add_argument('--drag-lr-mult', type=float, default=1.0,
                    help='learning-rate multiplier of the drag path (MLPs + merge convs) in stages 1-2: it starts from a zero-initialised branch and learns slowly otherwise')
     p.add_argument('--p-same', type=float, default=0.2, help='share of zero-displacement pairs')
+    p.add_argument('--mask-weight', type=float, default=0.0,
+                   help='stage 2: extra weight of the RGB+alpha MSE inside the moving part (union of its source and target masks). '
+                        'The part is a small share of every view, so the plain image loss barely sees whether it moved')
     p.add_argument('--xyz-hint', type=float, default=1.0)
     p.add_argument('--max-radius', type=int, default=8, help='splat patch radius cap in pixels (training only)')
     p.add_argument('--seed', type=int, default=0)
@@ -186,19 +189,32 @@ class Trainer:
                 out.append(x)
         return out
 
-    def _render_loss(self, g, ds, states, views_per, c2w):
-        """MSE RGB + MSE alpha over the rendered views of each sample's target state."""
-        l_rgb, l_a = 0.0, 0.0
-        n = 0
+    def _render_loss(self, g, ds, states, views_per, c2w, parts=None):
+        """MSE RGB + MSE alpha over the rendered views of each sample's target state.
+
+        parts: per sample (source state, part label); then also returns the same MSEs restricted
+        to the moving part's pixels (union of its source and target masks, as `evaluate` scores)."""
+        l_rgb, l_a, l_part = 0.0, 0.0, 0.0
+        n = n_part = 0
         for i, st in enumerate(states):
             views = [0] + list(self.rng.choice(np.arange(1, ds.views), size=views_per - 1, replace=False))
             for v in views:
                 rgb, a = render(g[i], ds.cams[v], c2w[v], self.bg, max_radius=self.args.max_radius)
                 gt = torch.from_numpy(ds.rgba[st, v]).float().div(255.0)
-                l_rgb = l_rgb + F.mse_loss(rgb, gt[..., :3].permute(2, 0, 1))
+                gt_rgb = gt[..., :3].permute(2, 0, 1)
+                l_rgb = l_rgb + F.mse_loss(rgb, gt_rgb)
                 l_a = l_a + F.mse_loss(a, gt[..., 3])
                 n += 1
-        return l_rgb / n, l_a / n
+                if parts is not None:
+                    src, label = parts[i]
+                    m = torch.from_numpy((ds.masks[st, v] == label) | (ds.masks[src, v] == label)).float()
+                    if m.sum() > 0:
+                        se = ((rgb - gt_rgb) ** 2).mean(0) + (a - gt[..., 3]) ** 2
+                        l_part = l_part + (se * m).sum() / m.sum()
+                        n_part += 1
+        if parts is None:
+            return l_rgb / n, l_a / n
+        return l_rgb / n, l_a / n, l_part / max(n_part, 1)
 
     # ------------------------------------------------------------------ stages
     def train_step(self, total, progress):
@@ -236,6 +252,11 @@ class Trainer:
                     gt_g = self.teacher(self._images(self.ds, tgt), de_, de_)
                 loss = F.mse_loss(g, gt_g)
                 logs['distill'] = loss.item()
+            elif a.mask_weight > 0:
+                parts = [(x['a'], x['label']) for x in samples]
+                l_rgb, l_a, l_part = self._render_loss(g, self.ds, tgt, a.render_views, self.c2w, parts=parts)
+                loss = l_rgb + l_a + a.mask_weight * l_part
+                logs.update(rgb=l_rgb.item(), alpha=l_a.item(), part=float(l_part))
             else:
                 l_rgb, l_a = self._render_loss(g, self.ds, tgt, a.render_views, self.c2w)
                 loss = l_rgb + l_a
@@ -303,6 +324,8 @@ class Trainer:
 
     def stage_summary(self):
         names = {0: 'static reconstruction (photometric RGB+alpha MSE, depth xyz hint)', 1: 'motion distillation (MSE on 14 Gaussian parameters vs stage-0 teacher on the target state)', 2: 'appearance (MSE RGB + MSE alpha on novel views of the target state)'}
+        if self.args.mask_weight > 0:
+            names[2] += f' + {self.args.mask_weight} x the same MSEs inside the moving part'
         out = {}
         for s in range(3):
             hs = [h for h in self.history if h['stage'] == s]
@@ -321,7 +344,7 @@ class Trainer:
             last[h['stage']] = max(last.get(h['stage'], 0), h['step'])
         offs = {0: 0, 1: last.get(0, 0), 2: last.get(0, 0) + last.get(1, 0)}
         for h in self.history:
-            for k in ('xyz', 'rgb', 'alpha', 'distill'):
+            for k in ('xyz', 'rgb', 'alpha', 'part', 'distill'):
                 if k in h:
                     glob.setdefault(f's{h["stage"]}_{k}', []).append((offs[h['stage']] + h['step'], h[k]))
         plot_curves(os.path.join(self.args.out, 'curves.png'), glob)
