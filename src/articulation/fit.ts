@@ -534,11 +534,58 @@ class VoteMap {
   }
 }
 
-let voteTable: VoteMap | undefined;
+/**
+ * Dense vote counts over a (2R+1)^3 box of cells centred on zero shift; only touched cells are
+ * cleared between calls. Denser and faster than hashing for the bounded shifts of the vote (a
+ * shift is at most maxShift, so R stays below ~80 cells per side with cells of >= 2% of the size).
+ */
+class DenseVotes {
+  private vals: Int32Array;
+  private used: Int32Array;
+  size = 0;
+  constructor(readonly R: number, capacity: number) {
+    const D = 2 * R + 1;
+    this.vals = new Int32Array(D * D * D);
+    this.used = new Int32Array(Math.max(1024, capacity));
+  }
+  add(k: number): void {
+    if (this.vals[k]!++ === 0) {
+      if (this.size === this.used.length) {
+        const grown = new Int32Array(2 * this.used.length);
+        grown.set(this.used);
+        this.used = grown;
+      }
+      this.used[this.size++] = k;
+    }
+  }
+  get(k: number): number {
+    return this.vals[k]!;
+  }
+  clear(): void {
+    for (let u = 0; u < this.size; u++) this.vals[this.used[u]!] = 0;
+    this.size = 0;
+  }
+  maxValue(): number {
+    let m = 0;
+    for (let u = 0; u < this.size; u++) m = Math.max(m, this.vals[this.used[u]!]!);
+    return m;
+  }
+  /** Entries with a count of at least `min`, in cell order. */
+  forEachAtLeast(min: number, f: (k: number, v: number) => void): void {
+    let m = 0;
+    const sel = new Int32Array(this.size);
+    for (let u = 0; u < this.size; u++) if (this.vals[this.used[u]!]! >= min) sel[m++] = this.used[u]!;
+    const s = sel.subarray(0, m).sort();
+    for (let u = 0; u < m; u++) f(s[u]!, this.vals[s[u]!]!);
+  }
+}
+
+let voteGrid: DenseVotes | undefined;
 
 /** Top translation peaks of q - R p over sampled pairs (3D vote histogram + mean shift). */
 function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, cell: number, maxShift: number, peaks: number): Vec3[] {
   const np = ps.length / 3, nq = qs.length / 3;
+  const inv = 1 / cell;
   const rp = new Float32Array(ps.length);
   for (let i = 0; i < np; i++) {
     const x = ps[3 * i]!, y = ps[3 * i + 1]!, z = ps[3 * i + 2]!;
@@ -546,26 +593,28 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
     rp[3 * i + 1] = R[3]! * x + R[4]! * y + R[5]! * z;
     rp[3 * i + 2] = R[6]! * x + R[7]! * y + R[8]! * z;
   }
-  // Cells index a 1024^3 box centred on zero shift (10 bits per axis); the shift is bounded.
-  const inv = 1 / cell;
-  const B = 512;
-  const pack = (x: number, y: number, z: number): number => ((x + B) << 20) | ((y + B) << 10) | (z + B);
-  // One table reused across calls: this runs for every candidate rotation.
-  if (!voteTable || voteTable.capacity < 2 * np * nq) voteTable = new VoteMap(np * nq);
-  else voteTable.clear();
-  const votes = voteTable;
+  // Every vote lies within maxShift of zero, so within B - 2 cells: neighbour lookups at +-1 stay
+  // inside the box.
+  const B = Math.ceil(maxShift * inv) + 3;
+  const D = 2 * B + 1;
+  const pack = (x: number, y: number, z: number): number => ((x + B) * D + (y + B)) * D + (z + B);
+  // One grid reused across calls: this runs for every candidate rotation.
+  if (!voteGrid || voteGrid.R !== B) voteGrid = new DenseVotes(B, np * nq);
+  else voteGrid.clear();
+  const votes = voteGrid;
   const m2 = maxShift * maxShift;
   for (let i = 0; i < np; i++) {
     const px = rp[3 * i]!, py = rp[3 * i + 1]!, pz = rp[3 * i + 2]!;
     for (let j = 0; j < nq; j++) {
       const x = qs[3 * j]! - px, y = qs[3 * j + 1]! - py, z = qs[3 * j + 2]! - pz;
       if (x * x + y * y + z * z > m2) continue;
-      const cx = Math.floor(x * inv), cy = Math.floor(y * inv), cz = Math.floor(z * inv);
-      if (cx < -B + 2 || cx > B - 3 || cy < -B + 2 || cy > B - 3 || cz < -B + 2 || cz > B - 3) continue;
-      votes.add(pack(cx, cy, cz));
+      votes.add(pack(Math.floor(x * inv), Math.floor(y * inv), Math.floor(z * inv)));
     }
   }
-  const decode = (k: number): [number, number, number] => [(k >> 20) - B, ((k >> 10) & 1023) - B, (k & 1023) - B];
+  const decode = (k: number): [number, number, number] => {
+    const z = k % D, xy = (k - z) / D, y = xy % D;
+    return [(xy - y) / D - B, y - B, z - B];
+  };
   // Sum over 3x3x3 neighbourhoods so a peak split across cells still wins; only the busiest
   // cells can hold a peak, so only they are summed.
   const maxVote = votes.maxValue();
@@ -770,6 +819,60 @@ function compose(a: Rigid, b: Rigid): Rigid {
 }
 
 /**
+ * Adds one ICP pair to the normal equations H x = g (row-major dim x dim, dim 6: rotation
+ * vector then translation; dim 3: translation): a point-to-plane row (s' - d) . n with a robust
+ * weight, plus point-to-point rows (x, y, z) with weight lam, in closed form (the three
+ * point-to-point rows' J^T J is [|s|^2 I - s s^T, -[s]x; [s]x, I] times lam).
+ */
+function accumulatePair(H: Float64Array, g: Float64Array, dim: number, w2: number, lam: number, sx: number, sy: number, sz: number, dx: number, dy: number, dz: number, nx: number, ny: number, nz: number): void {
+  const ex = sx - dx, ey = sy - dy, ez = sz - dz;
+  const res = nx * ex + ny * ey + nz * ez;
+  const w = 1 / (1 + res * res * w2);
+  if (dim === 3) {
+    H[0]! += w * nx * nx + lam; H[1]! += w * nx * ny; H[2]! += w * nx * nz;
+    H[4]! += w * ny * ny + lam; H[5]! += w * ny * nz;
+    H[8]! += w * nz * nz + lam;
+    H[3] = H[1]!; H[6] = H[2]!; H[7] = H[5]!;
+    const wr = w * res;
+    g[0]! -= wr * nx + lam * ex; g[1]! -= wr * ny + lam * ey; g[2]! -= wr * nz + lam * ez;
+    return;
+  }
+  // Point-to-plane Jacobian (s' x n, n).
+  const j0 = sy * nz - sz * ny, j1 = sz * nx - sx * nz, j2 = sx * ny - sy * nx;
+  const s2 = sx * sx + sy * sy + sz * sz;
+  // Upper triangle only; icp mirrors it before solving.
+  H[0]! += w * j0 * j0 + lam * (s2 - sx * sx);
+  H[1]! += w * j0 * j1 - lam * sx * sy;
+  H[2]! += w * j0 * j2 - lam * sx * sz;
+  H[3]! += w * j0 * nx;
+  H[4]! += w * j0 * ny - lam * sz;
+  H[5]! += w * j0 * nz + lam * sy;
+  H[7]! += w * j1 * j1 + lam * (s2 - sy * sy);
+  H[8]! += w * j1 * j2 - lam * sy * sz;
+  H[9]! += w * j1 * nx + lam * sz;
+  H[10]! += w * j1 * ny;
+  H[11]! += w * j1 * nz - lam * sx;
+  H[14]! += w * j2 * j2 + lam * (s2 - sz * sz);
+  H[15]! += w * j2 * nx - lam * sy;
+  H[16]! += w * j2 * ny + lam * sx;
+  H[17]! += w * j2 * nz;
+  H[21]! += w * nx * nx + lam;
+  H[22]! += w * nx * ny;
+  H[23]! += w * nx * nz;
+  H[28]! += w * ny * ny + lam;
+  H[29]! += w * ny * nz;
+  H[35]! += w * nz * nz + lam;
+  const wr = w * res;
+  // s' x e for the point-to-point rows' rotation part.
+  g[0]! -= wr * j0 + lam * (sy * ez - sz * ey);
+  g[1]! -= wr * j1 + lam * (sz * ex - sx * ez);
+  g[2]! -= wr * j2 + lam * (sx * ey - sy * ex);
+  g[3]! -= wr * nx + lam * ex;
+  g[4]! -= wr * ny + lam * ey;
+  g[5]! -= wr * nz + lam * ez;
+}
+
+/**
  * Trimmed two-way point-to-plane ICP (with a small point-to-point term so flat parts cannot
  * slide freely): pairs (p, NN(Tp) in Q) and (NN(T^-1 q) in P, q) within `radius`; each step
  * solves the linearised problem under `model` (rigid 6-DoF; translation only; rigid then
@@ -781,67 +884,23 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Grids, B: Grids, 
   let T = T0;
   const P = A.points, Q = B.points;
   const lam = 0.05;
+  const dim = model === 'prismatic' ? 3 : 6;
+  const H = new Float64Array(dim * dim);
+  const g = new Float64Array(dim);
+  const w2 = 1 / (radius * radius * 0.1);
   for (let it = 0; it < iterations; it++) {
-    const dim = model === 'prismatic' ? 3 : 6;
-    const H = new Float64Array(dim * dim);
-    const g = new Float64Array(dim);
+    H.fill(0);
+    g.fill(0);
     let pairs = 0;
     const r = T.r, t = T.t;
-    const J = new Float64Array(6);
-    const nz = new Int32Array(6);
-    // H += w J^T J, g -= w J^T res over J's nonzero entries (zero entries add nothing; the
-    // products are formed in the same order as the dense loop, so the sums are the same).
-    const addRow = (w: number, res: number, m: number): void => {
-      for (let u = 0; u < m; u++) {
-        const a = nz[u]!;
-        g[a]! -= w * J[a]! * res;
-        const wa = w * J[a]!;
-        const row = a * dim;
-        for (let v = 0; v < m; v++) {
-          const b = nz[v]!;
-          H[row + b]! += wa * J[b]!;
-        }
-      }
-    };
-    // One pair: s' = T src (in the dragged frame), d = target, n = normal at d (dragged frame).
-    const addPair = (sx: number, sy: number, sz: number, dx: number, dy: number, dz: number, nx: number, ny: number, nz_: number): void => {
-      pairs++;
-      const ex = sx - dx, ey = sy - dy, ez = sz - dz;
-      const res = nx * ex + ny * ey + nz_ * ez;
-      const w = 1 / (1 + (res * res) / (radius * radius * 0.1));
-      if (dim === 6) {
-        J[0] = sy * nz_ - sz * ny; J[1] = sz * nx - sx * nz_; J[2] = sx * ny - sy * nx;
-        J[3] = nx; J[4] = ny; J[5] = nz_;
-      } else {
-        J[0] = nx; J[1] = ny; J[2] = nz_;
-      }
-      let m = 0;
-      for (let a = 0; a < dim; a++) if (J[a] !== 0) nz[m++] = a;
-      addRow(w, res, m);
-      // Point-to-point rows (x, y, z) with weight lam.
-      for (let k = 0; k < 3; k++) {
-        J.fill(0);
-        if (dim === 6) {
-          // d(s' + w x s')/dw for component k: (e_k x ... ) -> rows of -[s']x.
-          if (k === 0) { J[1] = sz; J[2] = -sy; }
-          else if (k === 1) { J[0] = -sz; J[2] = sx; }
-          else { J[0] = sy; J[1] = -sx; }
-          J[3 + k] = 1;
-        } else {
-          J[k] = 1;
-        }
-        m = 0;
-        for (let a = 0; a < dim; a++) if (J[a] !== 0) nz[m++] = a;
-        addRow(lam, k === 0 ? ex : k === 1 ? ey : ez, m);
-      }
-    };
     for (let i = 0; i < ps.length; i += 3) {
       const x = ps[i]!, y = ps[i + 1]!, z = ps[i + 2]!;
       const tx = r[0]! * x + r[1]! * y + r[2]! * z + t[0], ty = r[3]! * x + r[4]! * y + r[5]! * z + t[1], tz = r[6]! * x + r[7]! * y + r[8]! * z + t[2];
       if (B.grid.nearestD2(tx, ty, tz, radius) === Infinity) continue;
       const j = B.grid.lastIndex;
       const o = nB.at(j), n = nB.data;
-      addPair(tx, ty, tz, Q[3 * j]!, Q[3 * j + 1]!, Q[3 * j + 2]!, n[o]!, n[o + 1]!, n[o + 2]!);
+      accumulatePair(H, g, dim, w2, lam, tx, ty, tz, Q[3 * j]!, Q[3 * j + 1]!, Q[3 * j + 2]!, n[o]!, n[o + 1]!, n[o + 2]!);
+      pairs++;
     }
     const Ti = rigidInverse(T);
     const ri = Ti.r, ti = Ti.t;
@@ -854,13 +913,16 @@ function icp(T0: Rigid, ps: Float32Array, qs: Float32Array, A: Grids, B: Grids, 
       const n0 = nd[no]!, n1 = nd[no + 1]!, n2 = nd[no + 2]!;
       const px = P[3 * j]!, py = P[3 * j + 1]!, pz = P[3 * j + 2]!;
       // Map p and its normal into the dragged frame with the current T.
-      addPair(
+      accumulatePair(
+        H, g, dim, w2, lam,
         r[0]! * px + r[1]! * py + r[2]! * pz + t[0], r[3]! * px + r[4]! * py + r[5]! * pz + t[1], r[6]! * px + r[7]! * py + r[8]! * pz + t[2],
         x, y, z,
         r[0]! * n0 + r[1]! * n1 + r[2]! * n2, r[3]! * n0 + r[4]! * n1 + r[5]! * n2, r[6]! * n0 + r[7]! * n1 + r[8]! * n2,
       );
+      pairs++;
     }
     if (pairs < 6) break;
+    if (dim === 6) for (let a = 1; a < 6; a++) for (let b = 0; b < a; b++) H[a * 6 + b] = H[b * 6 + a]!;
     const x = solveSym(H, g, dim);
     let delta: Rigid;
     if (dim === 3) {
@@ -916,7 +978,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const changedOf = (X: Prepared, other: PointGrid): Uint32Array => {
     const out: number[] = [];
     const p = X.points;
-    for (let i = 0; i < p.length / 3; i++) if (other.nearestD2(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, tau) === Infinity) out.push(i);
+    for (let i = 0; i < p.length / 3; i++) if (!other.anyWithin(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, tau)) out.push(i);
     return Uint32Array.from(out);
   };
   const cA = changedOf(A, gB);
@@ -992,8 +1054,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const coarseA = gather(A.points, subsample(sA, 120, rng)), coarseB = gather(B.points, subsample(sB, 120, rng));
   const rank = (cs: Rigid[]) => cs.map((T) => ({ T, s: score(T, coarseA, coarseB) })).sort((a, b) => b.s - a.s);
   const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
+  const rp0 = rank(prisCands), rr0 = rank(rotCands);
   let prisT = rigidIdentity(), scorePrismatic = -1;
-  for (const c of rank(prisCands).slice(0, 2)) {
+  for (const c of rp0.slice(0, 2)) {
     const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 10);
     const s = score(T);
     if (s > scorePrismatic) {
@@ -1052,7 +1115,13 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const revScore = (T: Rigid): number => score(T) - hingePenalty(T);
   let rigidT = prisT, rigidScore = -1;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
-  for (const c of rank(rotCands).slice(0, 4)) {
+  // Rigid refinement of the best candidates, then the revolute refinement of those whose hinge
+  // could still win: the hinge penalty of a rigid fit's screw predicts its revolute score
+  // within ~0.2 (on held-out cases), so candidates that trail the best revolute score by more
+  // than REVOLUTE_SLACK cannot win and skip their revolute ICP.
+  const REVOLUTE_SLACK = 0.35;
+  const rigidFits: Array<{ T: Rigid; start: Rigid; guess: number }> = [];
+  for (const c of rr0.slice(0, 4)) {
     const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 6);
     const s = score(T);
     if (s > rigidScore) {
@@ -1061,7 +1130,13 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     }
     const sc = screwOf(T, nearChanged);
     if (sc.angle < 1e-3) continue;
-    const R = icp(rigidRevolute(sc.axis, sc.point, sc.angle), refineA, refineB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
+    const start = rigidRevolute(sc.axis, sc.point, sc.angle);
+    rigidFits.push({ T, start, guess: s - hingePenalty(start) });
+  }
+  rigidFits.sort((a, b) => b.guess - a.guess);
+  for (const f of rigidFits) {
+    if (f.guess < revAdjusted - REVOLUTE_SLACK) break;
+    const R = icp(f.start, refineA, refineB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
     const adj = revScore(R);
     if (adj > revAdjusted) {
       revAdjusted = adj;
@@ -1088,9 +1163,16 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       }
     }
   }
-  prisT = icp(prisT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'prismatic', 8);
-  scorePrismatic = score(prisT);
-  {
+  const revAngle = scoreRevolute >= 0 ? screwOf(revT).angle : 0;
+  // The hinge prior picks among rotations; whether the part rotates at all is decided on how
+  // well each model explains the data.
+  if (scoreRevolute >= 0) scoreRevolute = score(revT);
+  // The final prismatic refinement raises its score by < 0.08 on held-out cases: when the
+  // rotation already wins by far more, it cannot change the type and is skipped.
+  const clearlyRevolute = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.25;
+  if (!clearlyRevolute) {
+    prisT = icp(prisT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'prismatic', 8);
+    scorePrismatic = score(prisT);
     // Drawers slide along a main direction too.
     const t = prisT.t;
     const len = norm(t);
@@ -1107,10 +1189,6 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       }
     }
   }
-  const revAngle = scoreRevolute >= 0 ? screwOf(revT).angle : 0;
-  // The hinge prior picks among rotations; whether the part rotates at all is decided on how
-  // well each model explains the data.
-  if (scoreRevolute >= 0) scoreRevolute = score(revT);
   // Prismatic unless the rotation is real: a visible angle and clearly more points explained.
   const type: JointType = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.03 ? 'revolute' : 'prismatic';
   const T = type === 'revolute' ? revT : prisT;
@@ -1184,13 +1262,12 @@ function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, change
   for (const i of changedA) changed[i] = 1;
   const label = new Int8Array(n); // 1 moving, 0 static, -1 undecided
   const r = T.r, t = T.t;
-  const t2 = tau * tau;
   for (let i = 0; i < n; i++) {
     const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
     // Only "within tau or not" matters, so the searches stop at tau.
-    const dT = treeB.nearestD2(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], tau);
-    if (changed[i]) label[i] = dT < t2 ? 1 : 0; // explained by T only, or by neither (occlusion, outlier)
-    else label[i] = dT >= t2 ? 0 : -1;
+    const hit = treeB.anyWithin(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], tau);
+    if (changed[i]) label[i] = hit ? 1 : 0; // explained by T only, or by neither (occlusion, outlier)
+    else label[i] = hit ? -1 : 0;
   }
   const K = 10;
   const idx = new Int32Array(K);

@@ -172,6 +172,47 @@ export class PointGrid {
   }
 
   /**
+   * Whether some point lies strictly within `maxDist` of (x, y, z) (the same answer as
+   * nearestD2(...) < Infinity, without looking for the nearest: it stops at the first hit).
+   */
+  anyWithin(x: number, y: number, z: number, maxDist: number): boolean {
+    if (this.ids.length === 0) return false;
+    const r2 = maxDist * maxDist;
+    const q = this.xyz, cs = this.cellStart;
+    const own = this.cellIndex(x, y, z);
+    for (let i = cs[own]!, e = cs[own + 1]!; i < e; i++) {
+      const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+      if (dx * dx + dy * dy + dz * dz < r2) return true;
+    }
+    const h = this.h;
+    const kx = PointGrid.order(x, maxDist, this.lo0, this.inv, this.nx, this.ox);
+    const ky = PointGrid.order(y, maxDist, this.lo1, this.inv, this.ny, this.oy);
+    const kz = PointGrid.order(z, maxDist, this.lo2, this.inv, this.nz, this.oz);
+    for (let a = 0; a < kx; a++) {
+      const ix = this.ox[a]!;
+      const gx = PointGrid.gap2(x, ix, this.lo0, h);
+      if (gx >= r2) continue;
+      for (let b = 0; b < ky; b++) {
+        const iy = this.oy[b]!;
+        const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
+        if (gxy >= r2) continue;
+        const row = (ix * this.ny + iy) * this.nz;
+        for (let c = 0; c < kz; c++) {
+          const iz = this.oz[c]!;
+          if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= r2) continue;
+          const cell = row + iz;
+          if (cell === own) continue;
+          for (let i = cs[cell]!, e = cs[cell + 1]!; i < e; i++) {
+            const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+            if (dx * dx + dy * dy + dz * dz < r2) return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
    * The k nearest points of (x, y, z): original indices into `outIdx`, squared distances into
    * `outD2` (ascending); returns how many were found. Rings of cells around the query's own cell
    * are scanned until no unscanned cell can hold a nearer point than the k-th found, so the
@@ -241,6 +282,11 @@ export class PointGrid {
       const g = ring * h + m;
       if (worst <= g * g) break;
     }
+    return this.finishKnn(k, outIdx);
+  }
+
+  /** Maps knn's slots to original indices; returns how many were found. */
+  private finishKnn(k: number, outIdx: Int32Array): number {
     let found = 0;
     for (let i = 0; i < k; i++) {
       if (outIdx[i]! >= 0) {
