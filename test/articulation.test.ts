@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KdTree } from '../src/articulation/kdtree.js';
+import { PointGrid } from '../src/articulation/grid.js';
 import { axisAngleErrorDeg, kabsch, lineDistance, rigidApply, rigidRevolute, screwOf } from '../src/articulation/rigid.js';
 import { fitJoint } from '../src/articulation/fit.js';
 import { jointErrors, makeCase } from '../src/articulation/cases.js';
@@ -33,6 +34,40 @@ test('KdTree nearest, knn and radius agree with brute force', () => {
     assert.deepEqual(inside.sort((a, b) => a - b), d.filter((e) => e.d2 <= 0.09).map((e) => e.i).sort((a, b) => a - b));
     // Bounded search finds nothing beyond the bound.
     assert.equal(tree.nearestD2(x, y, z, Math.sqrt(d[0]!.d2) * 0.99), Infinity);
+  }
+});
+
+test('PointGrid nearest, first-hit and k-nearest queries agree with brute force at any cell size', () => {
+  // A noisy plane plus scattered points: dense cells, empty cells and queries outside the box.
+  const r = new Rng(5);
+  const pts = new Float32Array(3 * 800);
+  for (let i = 0; i < 800; i++) {
+    const onPlane = i < 600;
+    pts[3 * i] = r.uniform(-1, 1);
+    pts[3 * i + 1] = r.uniform(-1, 1);
+    pts[3 * i + 2] = onPlane ? 0.01 * r.normal() : r.uniform(-1, 1);
+  }
+  for (const cell of [0.05, 0.15, 0.5]) {
+    const grid = new PointGrid(pts, cell);
+    for (let q = 0; q < 60; q++) {
+      const x = r.uniform(-1.3, 1.3), y = r.uniform(-1.3, 1.3), z = q % 2 ? r.uniform(-0.05, 0.05) : r.uniform(-1.3, 1.3);
+      const d = Array.from({ length: 800 }, (_, i) => ({ i, d2: (pts[3 * i]! - x) ** 2 + (pts[3 * i + 1]! - y) ** 2 + (pts[3 * i + 2]! - z) ** 2 })).sort((a, b) => a.d2 - b.d2);
+      for (const k of [1, 9, 30]) {
+        const idx = new Int32Array(k), d2 = new Float64Array(k);
+        assert.equal(grid.knn(x, y, z, k, idx, d2), k);
+        for (let j = 0; j < k; j++) assert.ok(Math.abs(d2[j]! - d[j]!.d2) < 1e-9, `cell ${cell} k ${k} rank ${j}: ${d2[j]} vs ${d[j]!.d2}`);
+      }
+      for (const rad of [0.02, 0.1, 0.4]) {
+        const within = d[0]!.d2 < rad * rad;
+        assert.equal(grid.anyWithin(x, y, z, rad), within);
+        const nd = grid.nearestD2(x, y, z, rad);
+        if (within) {
+          assert.ok(Math.abs(nd - d[0]!.d2) < 1e-9);
+          const j = grid.lastIndex;
+          assert.ok(Math.abs((pts[3 * j]! - x) ** 2 + (pts[3 * j + 1]! - y) ** 2 + (pts[3 * j + 2]! - z) ** 2 - d[0]!.d2) < 1e-9);
+        } else assert.equal(nd, Infinity);
+      }
+    }
   }
 });
 

@@ -23,6 +23,9 @@ export class PointGrid {
   private readonly oy: Int32Array;
   private readonly oz: Int32Array;
   private bestIndex = -1;
+  private readonly bx = new Int32Array(3);
+  private readonly by = new Int32Array(3);
+  private readonly bz = new Int32Array(3);
 
   constructor(readonly points: Float32Array, cellSize: number, maxCells = 1 << 21) {
     const n = points.length / 3;
@@ -242,7 +245,46 @@ export class PointGrid {
     const maxRing = Math.max(cx, nx - 1 - cx, cy, ny - 1 - cy, cz, nz - 1 - cz);
     const q = this.xyz, cs = this.cellStart;
     let worst = Infinity;
-    for (let ring = 0; ring <= maxRing; ring++) {
+    // Rings 0 and 1 first, cells nearest-first along each axis (own, the nearer neighbour, the
+    // farther one): the k-th distance shrinks early, and a row or slab whose gap already
+    // exceeds it ends its loop (the gaps along each list only grow).
+    {
+      const ax = this.near3(x, cx, this.lo0, nx, this.bx), ay = this.near3(y, cy, this.lo1, ny, this.by), az = this.near3(z, cz, this.lo2, nz, this.bz);
+      for (let a = 0; a < ax; a++) {
+        const ix = this.bx[a]!;
+        const gx = PointGrid.gap2(x, ix, this.lo0, h);
+        if (gx >= worst) break;
+        for (let b = 0; b < ay; b++) {
+          const iy = this.by[b]!;
+          const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
+          if (gxy >= worst) break;
+          const row = (ix * ny + iy) * nz;
+          for (let c = 0; c < az; c++) {
+            const iz = this.bz[c]!;
+            if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= worst) break;
+            const cell = row + iz;
+            for (let i = cs[cell]!, end = cs[cell + 1]!; i < end; i++) {
+              const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+              const d2 = dx * dx + dy * dy + dz * dz;
+              if (d2 < worst) {
+                let j = k - 1;
+                while (j > 0 && outD2[j - 1]! > d2) {
+                  outD2[j] = outD2[j - 1]!;
+                  outIdx[j] = outIdx[j - 1]!;
+                  j--;
+                }
+                outD2[j] = d2;
+                outIdx[j] = i;
+                worst = outD2[k - 1]!;
+              }
+            }
+          }
+        }
+      }
+      const g = h + m;
+      if (worst <= g * g) return this.finishKnn(k, outIdx);
+    }
+    for (let ring = 2; ring <= maxRing; ring++) {
       const x0 = Math.max(0, cx - ring), x1 = Math.min(nx - 1, cx + ring);
       const y0 = Math.max(0, cy - ring), y1 = Math.min(ny - 1, cy + ring);
       const z0 = Math.max(0, cz - ring), z1 = Math.min(nz - 1, cz + ring);
@@ -283,6 +325,20 @@ export class PointGrid {
       if (worst <= g * g) break;
     }
     return this.finishKnn(k, outIdx);
+  }
+
+  /**
+   * The query's own cell along one axis, then its neighbour on the side the query is nearer to,
+   * then the other (those inside the grid), into `out`; returns the count.
+   */
+  private near3(v: number, c: number, lo: number, nCells: number, out: Int32Array): number {
+    let k = 0;
+    out[k++] = c;
+    const upper = v - (lo + c * this.h) > 0.5 * this.h;
+    const first = upper ? c + 1 : c - 1, second = upper ? c - 1 : c + 1;
+    if (first >= 0 && first < nCells) out[k++] = first;
+    if (second >= 0 && second < nCells) out[k++] = second;
+    return k;
   }
 
   /** Maps knn's slots to original indices; returns how many were found. */
