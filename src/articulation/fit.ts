@@ -321,6 +321,35 @@ function normalsOf(points: Float32Array, sel: Uint32Array, tree: PointGrid, K = 
   return out;
 }
 
+/** Median distance to the k-th nearest neighbour over every `stride`-th selected point. */
+function kthNeighbourDistance(points: Float32Array, sel: Uint32Array, tree: PointGrid, k: number, stride: number): number {
+  const idx = new Int32Array(k), d2 = new Float64Array(k);
+  const r: number[] = [];
+  for (let s = 0; s < sel.length; s += stride) {
+    const i = sel[s]!;
+    if (tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, k, idx, d2) === k) r.push(Math.sqrt(d2[k - 1]!));
+  }
+  return median(r);
+}
+
+/** PCA normals (unoriented) of the selected points from their neighbours within `radius` in `tree` (k-nearest when too few). */
+function normalsWithin(points: Float32Array, sel: Uint32Array, tree: PointGrid, radius: number, K: number): Float32Array {
+  const out = new Float32Array(sel.length * 3);
+  const m = new Float64Array(10);
+  for (let s = 0; s < sel.length; s++) {
+    const i = sel[s]!;
+    tree.momentsWithin(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, radius, m);
+    const c = m[0]!;
+    if (c < 8) {
+      out.set(normalsOf(points, Uint32Array.of(i), tree, K), 3 * s);
+      continue;
+    }
+    const ax = m[1]! / c, ay = m[2]! / c, az = m[3]! / c;
+    out.set(smallestEigenvector(m[4]! - c * ax * ax, m[5]! - c * ax * ay, m[6]! - c * ax * az, m[7]! - c * ay * ay, m[8]! - c * ay * az, m[9]! - c * az * az), 3 * s);
+  }
+  return out;
+}
+
 /** Eigenvector of the smallest eigenvalue of a symmetric 3x3 (analytic eigenvalues + cross products). */
 function smallestEigenvector(a: number, b: number, c: number, d: number, e: number, f: number): Vec3 {
   // Matrix [[a b c][b d e][c e f]].
@@ -1014,7 +1043,11 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
   const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 1000, rng);
-  const frame = objectFrame(dominantDirections(normalsOf(A.points, allA, gA, 30), 3), A.points, subsample(allA, 300, rng));
+  // Face normals for the frame from fixed-radius neighbourhoods a bit wider than 30 neighbours:
+  // smoother than k-nearest normals, so the frame (which snapped hinges and slides follow) is
+  // more precise (held-out median axis error 0.85 -> 0.4 deg), and no k-nearest selection.
+  const nAll = normalsWithin(A.points, allA, gA, 1.6 * kthNeighbourDistance(A.points, allA, gA, 30, 16), 30);
+  const frame = objectFrame(dominantDirections(nAll, 3), A.points, subsample(allA, 300, rng));
   const nrmA = normalsOf(A.points, vA, gA, 20);
   const nrmB = normalsOf(B.points, vB, gB, 20);
   const axes: Vec3[] = [...frame];
@@ -1057,7 +1090,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const rp0 = rank(prisCands), rr0 = rank(rotCands);
   let prisT = rigidIdentity(), scorePrismatic = -1;
   for (const c of rp0.slice(0, 2)) {
-    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 10);
+    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 8);
     const s = score(T);
     if (s > scorePrismatic) {
       prisT = T;
@@ -1145,7 +1178,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   }
   const rigidAngle = screwOf(rigidT).angle;
   if (revAdjusted > -Infinity) {
-    revT = icp(revT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 10);
+    revT = icp(revT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
     scoreRevolute = revScore(revT);
     // Hinges of man-made objects run along the object's main directions: snap when close and
     // the snapped hinge explains the data as well.

@@ -216,6 +216,48 @@ export class PointGrid {
   }
 
   /**
+   * Moments of the points strictly within `maxDist` of (x, y, z), relative to (x, y, z), into
+   * `out`: [count, sx, sy, sz, sxx, sxy, sxz, syy, syz, szz] (a fixed-radius neighbourhood for
+   * a PCA normal, without a k-nearest selection).
+   */
+  momentsWithin(x: number, y: number, z: number, maxDist: number, out: Float64Array): void {
+    out.fill(0);
+    if (this.ids.length === 0) return;
+    const r2 = maxDist * maxDist;
+    const q = this.xyz, cs = this.cellStart;
+    const h = this.h;
+    const kx = PointGrid.order(x, maxDist, this.lo0, this.inv, this.nx, this.ox);
+    const ky = PointGrid.order(y, maxDist, this.lo1, this.inv, this.ny, this.oy);
+    const kz = PointGrid.order(z, maxDist, this.lo2, this.inv, this.nz, this.oz);
+    let n = 0, sx = 0, sy = 0, sz = 0, xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
+    for (let a = 0; a < kx; a++) {
+      const ix = this.ox[a]!;
+      const gx = PointGrid.gap2(x, ix, this.lo0, h);
+      if (gx >= r2) continue;
+      for (let b = 0; b < ky; b++) {
+        const iy = this.oy[b]!;
+        const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
+        if (gxy >= r2) continue;
+        const row = (ix * this.ny + iy) * this.nz;
+        for (let c = 0; c < kz; c++) {
+          const iz = this.oz[c]!;
+          if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= r2) continue;
+          const cell = row + iz;
+          for (let i = cs[cell]!, e = cs[cell + 1]!; i < e; i++) {
+            const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
+            if (dx * dx + dy * dy + dz * dz >= r2) continue;
+            n++;
+            sx += dx; sy += dy; sz += dz;
+            xx += dx * dx; xy += dx * dy; xz += dx * dz; yy += dy * dy; yz += dy * dz; zz += dz * dz;
+          }
+        }
+      }
+    }
+    out[0] = n; out[1] = sx; out[2] = sy; out[3] = sz;
+    out[4] = xx; out[5] = xy; out[6] = xz; out[7] = yy; out[8] = yz; out[9] = zz;
+  }
+
+  /**
    * The k nearest points of (x, y, z): original indices into `outIdx`, squared distances into
    * `outD2` (ascending); returns how many were found. Rings of cells around the query's own cell
    * are scanned until no unscanned cell can hold a nearer point than the k-th found, so the
