@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { dlsStep, IK_LAMBDA, poseError } from '../src/sim/mujoco/ik.js';
 import { defaultParams, paramRanges } from '../src/policy/derive.js';
+import { PULL_ROT_WEIGHT } from '../src/policy/rollout.js';
 import { graspFrame, openingFrame, policyJointValue } from '../src/policy/geometry.js';
 import type { OpeningPolicy } from '../src/policy/types.js';
 
@@ -54,12 +55,13 @@ test('numpy policy geometry and DLS IK match the TypeScript originals', { skip: 
   const cur = graspFrame(door);
   const tgt = openingFrame(door, cur, -0.4, 0);
   const e = poseError(cur, tgt);
+  const eHeld = poseError(cur, tgt, PULL_ROT_WEIGHT);
   const rest = [0, -0.3, 0, -2.2, 0, 2, 0.785];
   const q = [0.1, -0.2, 0.05, -2.0, 0.1, 1.9, 0.7];
   const dq = dlsStep(J, e, 7, IK_LAMBDA, rest, q, 0.02);
   // Default tunables and CEM search ranges are the TypeScript ones too.
   const params = Object.fromEntries((['prismatic', 'revolute'] as const).map((t) => [t, { defaults: defaultParams(t), ranges: paramRanges(t) }]));
-  const payload = { cases, params, ik: { J: [...J], cur: [...cur], tgt: [...tgt], e: [...e], rest, q, dq: [...dq] } };
+  const payload = { cases, params, ik: { J: [...J], cur: [...cur], tgt: [...tgt], e: [...e], eHeld: [...eHeld], pullRotWeight: PULL_ROT_WEIGHT, rest, q, dq: [...dq] } };
   const script = `
 import json, sys
 import numpy as np
@@ -88,6 +90,9 @@ ik = d["ik"]
 cur = np.array(ik["cur"]).reshape(4, 4); tgt = np.array(ik["tgt"]).reshape(4, 4)
 e = P.pose_error(cur, tgt)
 cmp(e, ik["e"])
+if P.PULL_ROT_WEIGHT != ik["pullRotWeight"]:
+    sys.exit("PULL_ROT_WEIGHT differs: %r vs TypeScript %r" % (P.PULL_ROT_WEIGHT, ik["pullRotWeight"]))
+cmp(P.pose_error(cur, tgt, P.PULL_ROT_WEIGHT), ik["eHeld"])
 J = np.array(ik["J"]).reshape(6, 7)
 cmp(P.dls_step(J, e, P.IK_LAMBDA, np.array(ik["rest"]), np.array(ik["q"]), 0.02), ik["dq"])
 print(json.dumps({"worst": worst}))
@@ -107,11 +112,28 @@ pol = json.load(sys.stdin)
 c = P.OpeningController(pol, -1.57, 0.0, 0.2, np.eye(4), [0]*7)
 phases = [c.target(t)[0] for t in np.arange(0, c.duration, 0.05)]
 base, margin = P.place_robot(pol, [pol["grasp"]], 0.42, P.handle_sweep_points(pol))
-print(json.dumps({"phases": sorted(set(phases)), "duration": c.duration, "base": base[:3, 3].tolist(), "margin": margin}))
+# Before the pull the grasp follows the observed joint (the door bumped to 15% open); the pull then
+# starts from the last observed value and is not moved by later observations.
+d = P.OpeningController(pol, -1.57, 0.0, 0.2, np.eye(4), [0]*7)
+g0 = d.target(P.T_REACH + P.T_APPROACH)[1]
+d.observe(-1.57 * 0.15)
+g1 = d.target(P.T_REACH + P.T_APPROACH)[1]
+want = P.opening_frame(pol, d.frame0, P.policy_joint_value(pol, 0.15), P.policy_joint_value(pol, 0.15))
+pull0 = d.target(P.T_REACH + P.T_APPROACH + P.T_CLOSE)[1]
+d.observe(-1.57 * 0.5)
+pull1 = d.target(P.T_REACH + P.T_APPROACH + P.T_CLOSE)[1]
+stored = dict(pol); stored["robotBase"] = [1, 0, 0, 2.0, 0, 1, 0, -0.5, 0, 0, 1, 0.1, 0, 0, 0, 1]
+sbase, _m = P.place_robot(stored, [pol["grasp"]], 0.42, P.handle_sweep_points(pol))
+print(json.dumps({"phases": sorted(set(phases)), "duration": c.duration, "base": base[:3, 3].tolist(), "margin": margin, "storedBase": sbase.ravel().tolist(),
+  "moved": float(np.linalg.norm(g1[:3, 3] - g0[:3, 3])), "tracks": float(np.max(np.abs(g1 - want))), "pullFixed": float(np.max(np.abs(pull1 - pull0)))}))
 `;
   const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(door), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: resolve('isaac') }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { phases: string[]; duration: number; base: number[]; margin: number };
+  const out = JSON.parse(r.stdout) as { phases: string[]; duration: number; base: number[]; margin: number; moved: number; tracks: number; pullFixed: number; storedBase: number[] };
+  // A policy that carries the stance it was trained from is placed there.
+  assert.deepEqual(out.storedBase, [1, 0, 0, 2.0, 0, 1, 0, -0.5, 0, 0, 1, 0.1, 0, 0, 0, 1]);
+  assert.ok(out.moved > 0.01 && out.tracks < 1e-12, JSON.stringify(out));
+  assert.ok(out.pullFixed < 1e-12, JSON.stringify(out));
   assert.deepEqual(out.phases, ['approach', 'close', 'hold', 'pull', 'reach']);
   // 1.0 reach + 0.85 approach + 0.35 close + pull (|q range| * 1.12 / 0.5 rad/s, capped at 8 s) + 0.4 hold
   assert.ok(Math.abs(out.duration - (2.6 + Math.min(8, (1.57 * (1.12 - 0.2)) / 0.5))) < 1e-9, String(out.duration));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateObject } from '../src/dataset/categories.js';
 import { derivePolicyFromUrdf, openingRange } from '../src/policy/derive.js';
-import { createOpeningEnv } from '../src/policy/env.js';
+import { createOpeningEnv, pathReach } from '../src/policy/env.js';
 import { evaluatePolicy } from '../src/policy/evaluate.js';
 import { writeObjectUrdf, writePartNetFixture } from '../src/policy/fixtures.js';
 import { graspFrame, openingFrame, policyJointValue } from '../src/policy/geometry.js';
@@ -86,6 +86,27 @@ test('the derived policy opens the procedural drawer and door from 20% to >= 90%
     } finally {
       env.dispose();
     }
+  }
+});
+
+test('a fridge door (0.77 m arc): the robot base is re-ranked by collision-free kinematic reach along the whole arc', async () => {
+  const fridge = generateObject('refrigerator', 100020);
+  const furl = await writeObjectUrdf(fridge, join(dir, 'fridge'));
+  const fj = fridge.joints.find((j) => j.type === 'revolute')!;
+  const policy = derivePolicyFromUrdf(furl, fj.name, 'door');
+  const shell = await createOpeningEnv(furl, fj.name, policy, { reachPlacement: false });
+  const ranked = await createOpeningEnv(furl, fj.name, policy);
+  try {
+    const seeds = [[0, -0.3, 0, -2.2, 0, 2.0, 0.785], [0, 0.2, 0, -1.8, 0, 1.6, -0.785], [0, -0.2, 0, -2.4, 1.0, 2.4, 2.35]];
+    const a = pathReach(shell.sim, shell.joint, policy, seeds);
+    const b = pathReach(ranked.sim, ranked.joint, policy, seeds);
+    assert.ok(b.reached > a.reached, `reach from the re-ranked base ${b.reached} vs the shell placement ${a.reached}`);
+    const p0 = shell.sim.linkPose('panda_link0');
+    const p1 = ranked.sim.linkPose('panda_link0');
+    assert.ok(Math.hypot(p0[3]! - p1[3]!, p0[7]! - p1[7]!, p0[11]! - p1[11]!) > 0.05, 'the base moved');
+  } finally {
+    shell.dispose();
+    ranked.dispose();
   }
 });
 

@@ -8,9 +8,12 @@ joints, an arc about the axis for revolute ones) and the phase schedule of an ep
     reach (to the pre-grasp, ``standoff`` behind the handle) -> approach -> close the gripper
     -> follow the trajectory at ``speed`` to the open state + ``overshoot`` -> hold
 
+Until the pull, the grasp targets follow the observed object joint value (``command(...,
+joint_value)``), and the pull starts from the value observed when it begins.
 End-effector targets become joint targets by one DLS step per control tick,
-``dq = J^T (J J^T + lambda^2 I)^-1 e`` with lambda = 0.05, plus a null-space pull to the rest
-posture, clipped to 0.08 rad per tick (as in rollout.ts). 4x4 matrices are numpy arrays.
+``dq = J^T (J J^T + lambda^2 I)^-1 e`` with lambda = 0.05 (orientation error weighted by
+PULL_ROT_WEIGHT while a revolute part is held), plus a null-space pull to the rest posture,
+clipped to 0.08 rad per tick (as in rollout.ts). 4x4 matrices are numpy arrays.
 Frames and units: world = object URDF root frame, z up, metres, radians.
 """
 from __future__ import annotations
@@ -27,6 +30,9 @@ CONTROL_DT = 0.01
 T_REACH, T_APPROACH, T_CLOSE, T_HOLD = 1.0, 0.85, 0.35, 0.4
 MAX_STEP = 0.08
 NULL_GAIN = 0.02
+# Orientation weight of the IK error while a revolute part is held (rollout.ts PULL_ROT_WEIGHT):
+# the grip pivots about the handle bar, so the handle position has priority along long door arcs.
+PULL_ROT_WEIGHT = 0.3
 
 PARAM_KEYS = ("graspDepth", "graspLateral", "graspVertical", "standoff", "speed", "gripClosure", "overshoot", "arcRadiusScale", "wristFollow", "approachPitch")
 
@@ -222,8 +228,9 @@ def smooth(s: float) -> float:
 # IK
 
 
-def pose_error(current: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """6-vector from current to target (world): position difference, rotation vector of Rt Rc^T."""
+def pose_error(current: np.ndarray, target: np.ndarray, rot_weight: float = 1.0) -> np.ndarray:
+    """6-vector from current to target (world): position difference, rotation vector of Rt Rc^T
+    (times ``rot_weight``)."""
     e = np.zeros(6)
     e[:3] = target[:3, 3] - current[:3, 3]
     R = target[:3, :3] @ current[:3, :3].T
@@ -240,7 +247,7 @@ def pose_error(current: np.ndarray, target: np.ndarray) -> np.ndarray:
         ay = math.sqrt(max(0.0, (R[1, 1] + 1) / 2))
         az = math.sqrt(max(0.0, (R[2, 2] + 1) / 2))
         w = np.array([ax * angle, (1 if R[0, 1] >= 0 else -1) * ay * angle, (1 if R[0, 2] >= 0 else -1) * az * angle])
-    e[3:] = w
+    e[3:] = w * rot_weight
     return e
 
 
@@ -268,7 +275,12 @@ def tcp_jacobian(J_hand: np.ndarray, hand_rot: np.ndarray, tcp_offset: float) ->
 
 
 class OpeningController:
-    """Per-episode controller: call :meth:`command` every control tick (CONTROL_DT)."""
+    """Per-episode controller: call :meth:`command` every control tick (CONTROL_DT).
+
+    As rollout.ts: until the pull starts, the pre-grasp and grasp targets follow the observed
+    object joint value when :meth:`command` is given it (a bump that swings a light door moves the
+    handle), and the pull starts from the joint value observed when it begins; while a revolute
+    part is held the IK weights the orientation error by PULL_ROT_WEIGHT."""
 
     def __init__(self, policy: Dict[str, Any], joint_lower: float, joint_upper: float, observed_fraction: float, tcp0: np.ndarray, rest_q: Sequence[float]):
         self.policy = policy
@@ -281,12 +293,26 @@ class OpeningController:
         flip = 1 if rotation_angle(tcp0, starts[1]) < rotation_angle(tcp0, starts[0]) else 0
         self.frame0 = frames[flip]
         self.grasp_start = starts[flip]
-        self.pre_grasp = self.grasp_start.copy()
-        self.pre_grasp[:3, 3] = self.grasp_start[:3, 3] - self.grasp_start[:3, 2] * self.p["standoff"]
+        self.pre_grasp = self._pre(self.grasp_start)
         self.tcp0 = tcp0
         self.rest = np.asarray(rest_q, dtype=float)
         self.t_pull = min(8.0, abs(self.q_end - self.q_start) / max(1e-3, self.p["speed"]))
         self.duration = T_REACH + T_APPROACH + T_CLOSE + self.t_pull + T_HOLD
+        self.pull_started = False
+
+    def _pre(self, g: np.ndarray) -> np.ndarray:
+        pre = g.copy()
+        pre[:3, 3] = g[:3, 3] - g[:3, 2] * self.p["standoff"]
+        return pre
+
+    def observe(self, joint_value: float) -> None:
+        """The object joint's measured value: before the pull the grasp targets move with it; when
+        the pull begins, the path starts from it."""
+        q = policy_joint_value(self.policy, self.fraction(joint_value))
+        if not self.pull_started:
+            self.q_start = q
+            self.grasp_start = opening_frame(self.policy, self.frame0, q, q)
+            self.pre_grasp = self._pre(self.grasp_start)
 
     def target(self, t: float) -> Tuple[str, np.ndarray, float]:
         """(phase, TCP target frame, finger opening per finger in m) at episode time t."""
@@ -297,14 +323,20 @@ class OpeningController:
             return "approach", slerp_frame(self.pre_grasp, self.grasp_start, smooth((t - T_REACH) / (T_APPROACH * 0.6))), 0.04
         if t < T_REACH + T_APPROACH + T_CLOSE:
             return "close", self.grasp_start, p["gripClosure"]
+        self.pull_started = True
         s = min(1.0, (t - T_REACH - T_APPROACH - T_CLOSE) / max(self.t_pull, 1e-6))
         q = self.q_start + (self.q_end - self.q_start) * s
         return ("pull" if s < 1 else "hold"), opening_frame(self.policy, self.frame0, q, self.q_start), p["gripClosure"]
 
-    def command(self, t: float, tcp: np.ndarray, J: np.ndarray, arm_q: np.ndarray) -> Tuple[np.ndarray, float, str]:
-        """Arm joint targets (7), finger target, phase for the measured TCP pose/Jacobian/arm q."""
+    def command(self, t: float, tcp: np.ndarray, J: np.ndarray, arm_q: np.ndarray, joint_value: Optional[float] = None) -> Tuple[np.ndarray, float, str]:
+        """Arm joint targets (7), finger target, phase for the measured TCP pose/Jacobian/arm q
+        (and, optionally, the measured object joint value, see :meth:`observe`)."""
+        if joint_value is not None:
+            self.observe(joint_value)
         phase, target, grip = self.target(t)
-        dq = dls_step(J, pose_error(tcp, target), IK_LAMBDA, self.rest, arm_q, NULL_GAIN)
+        held_revolute = phase in ("pull", "hold") and self.policy["joint"]["type"] == "revolute"
+        e = pose_error(tcp, target, PULL_ROT_WEIGHT if held_revolute else 1.0)
+        dq = dls_step(J, e, IK_LAMBDA, self.rest, arm_q, NULL_GAIN)
         m = float(np.max(np.abs(dq))) if dq.size else 0.0
         scale = MAX_STEP / m if m > MAX_STEP else 1.0
         return arm_q + dq * scale, grip, phase
@@ -419,7 +451,8 @@ def handle_sweep_points(policy: Dict[str, Any], samples: int = 9) -> List[np.nda
 
 def place_robot(policy: Dict[str, Any], object_points: Sequence[Sequence[float]] = (), clearance: float = 0.12, part_points: Sequence[Sequence[float]] = ()) -> Tuple[np.ndarray, float]:
     """Pose of panda_link0 (4x4, x towards the object) in front of the part so the pre-grasp and
-    the handle path lie in the arm's comfortable shell; returns (base, worst reach margin)."""
+    the handle path lie in the arm's comfortable shell; returns (base, worst reach margin). A
+    policy that carries ``robotBase`` (the stance it was trained from) is placed there."""
     p = params_of(policy)
     f = -_unit(policy["approach"])
     h = np.array([f[0], f[1], 0.0])
@@ -472,6 +505,12 @@ def place_robot(policy: Dict[str, Any], object_points: Sequence[Sequence[float]]
     score = -cost + 2 * np.minimum(margin, 0.08)
     score[~ok] = -np.inf
     best = int(np.argmax(score))
+    stored = policy.get("robotBase")
+    if isinstance(stored, (list, tuple)) and len(stored) == 16:
+        # The stance the policy was trained from (types.ts robotBase); margin of the nearest candidate.
+        base = np.asarray(stored, dtype=float).reshape(4, 4)
+        nearest = int(np.argmin(np.linalg.norm(pos - base[:3, 3], axis=1)))
+        return base, float(margin[nearest])
     x = -h
     y = np.cross([0, 0, 1.0], x)
     base = np.eye(4)

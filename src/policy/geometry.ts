@@ -103,6 +103,25 @@ export interface BasePlacement {
   base: Mat4;
   /** Worst-case reach margin over the path (m, positive = inside the comfortable shell). */
   margin: number;
+  /**
+   * Every admissible base (clear of the object and of the part's sweep), with its shell score and
+   * margin, best score first: {@link createOpeningEnv} re-ranks them by kinematic reach.
+   */
+  candidates: Array<{ base: Mat4; score: number; margin: number }>;
+}
+
+/** Base pose (panda_link0) at `pos` with its x axis along -h (towards the object), z up. */
+export function baseFacing(pos: Vec3, h: Vec3): Mat4 {
+  const x = vec3.scale(h, -1);
+  const y = vec3.cross([0, 0, 1], x);
+  const base = mat4Identity();
+  for (let r = 0; r < 3; r++) {
+    base[r * 4] = x[r]!;
+    base[r * 4 + 1] = y[r]!;
+    base[r * 4 + 2] = r === 2 ? 1 : 0;
+    base[r * 4 + 3] = pos[r]!;
+  }
+  return base;
 }
 
 /**
@@ -152,6 +171,7 @@ export function placeRobot(policy: OpeningPolicy, objectPoints: readonly Vec3[] 
     for (let k = 0; k < partPoints.length; k += stride) swept.push(transformPoint(M, partPoints[k]!));
   }
   let best: { pos: Vec3; score: number; margin: number } | null = null;
+  const admissible: Array<{ pos: Vec3; score: number; margin: number }> = [];
   for (let d = 0.1; d <= 1.2001; d += 0.025) {
     for (let l = -0.5; l <= 0.5001; l += 0.05) {
       for (let dz = -0.8; dz <= 0.2001; dz += 0.05) {
@@ -179,21 +199,14 @@ export function placeRobot(policy: OpeningPolicy, objectPoints: readonly Vec3[] 
           cost += Math.max(0, -m) * 10 + Math.abs(reach - 0.46) + 0.3 * Math.abs(wz - 0.35);
         }
         const score = -cost / tcps.length + 2 * Math.min(margin, 0.08);
+        admissible.push({ pos, score, margin });
         if (!best || score > best.score) best = { pos, score, margin };
       }
     }
   }
-  const pos = best!.pos;
-  const x = vec3.scale(h, -1);
-  const y = vec3.cross([0, 0, 1], x);
-  const base = mat4Identity();
-  for (let r = 0; r < 3; r++) {
-    base[r * 4] = x[r]!;
-    base[r * 4 + 1] = y[r]!;
-    base[r * 4 + 2] = r === 2 ? 1 : 0;
-    base[r * 4 + 3] = pos[r]!;
-  }
-  return { base, margin: best!.margin };
+  admissible.sort((a, b) => b.score - a.score);
+  const candidates = admissible.map((c) => ({ base: baseFacing(c.pos, h), score: c.score, margin: c.margin }));
+  return { base: baseFacing(best!.pos, h), margin: best!.margin, candidates };
 }
 
 export { transformDirection };

@@ -1,11 +1,15 @@
 /**
  * One episode of the opening policy in the embedded simulator:
- *   reach (pre-grasp, standoff behind the handle) -> approach -> close the gripper (grasp when a
- *   finger touches the part) -> follow the joint trajectory (line / arc) at `speed` to the open
- *   state plus overshoot -> hold. A miss (no finger contact with the part after closing: gripper
- *   feedback) is retried twice, shifted {@link RETRY_OFFSET} deeper and shallower along the approach.
+ *   reach (pre-grasp, standoff behind the handle) -> approach -> close the gripper (grasp when both
+ *   fingers touch the part, or one does when the closing time is up) -> follow the joint trajectory
+ *   (line / arc) at `speed` from the joint value observed at the grasp to the open state plus
+ *   overshoot -> hold. A miss (no finger contact with the part after closing: gripper feedback) is
+ *   retried twice, shifted {@link RETRY_OFFSET} deeper and shallower along the approach. Until the
+ *   grasp, the pre-grasp / grasp targets follow the observed joint value (a bump that swings a light
+ *   door moves the handle; the gripper goes where the handle is now).
  * End-effector targets go through damped-least-squares IK on MuJoCo's TCP Jacobian at 100 Hz into
- * the arm's position actuators.
+ * the arm's position actuators; while a revolute part is held the orientation error is weighted by
+ * {@link PULL_ROT_WEIGHT}.
  *
  * Grasp model: when a finger touches the part after closing, a weld between hand and part freezes
  * their relative pose (a firm grip, see MujocoSimulator.setGrasp); it slips (releases) when the
@@ -16,6 +20,7 @@ import type { Mat4, Vec3 } from '../core/math.js';
 import { mat4FromQuaternion, mat4ToQuaternion, transformPoint } from '../core/math.js';
 import type { MujocoSimulator } from '../sim/mujoco/backend.js';
 import { dlsStep, IK_LAMBDA, poseError } from '../sim/mujoco/ik.js';
+import { PANDA_FINGER_BODIES } from '../sim/mujoco/scene.js';
 import type { JointInfo } from '../sim/simulator.js';
 import { openingRange } from './derive.js';
 import { graspFrame, openingFrame, policyJointValue } from './geometry.js';
@@ -26,6 +31,13 @@ export const SUCCESS_FRACTION = 0.9;
 export const CONTROL_DT = 0.01;
 /** Shift (m, along the approach) of the second and third grasp attempts after a miss. */
 export const RETRY_OFFSET = 0.012;
+/**
+ * Weight of the orientation error in the IK while a revolute part is held (1 elsewhere). The grip
+ * pivots about the handle bar (weld with torquescale 0 here, a bar turning between the fingers in
+ * Isaac Gym), so the gripper orientation along the arc is a preference, not a constraint: the arm
+ * gives the handle position priority and follows long door arcs (0.8 m fridge doors) further.
+ */
+export const PULL_ROT_WEIGHT = 0.3;
 
 export interface RolloutStart {
   /** Opening fraction of the evaluated joint at the start (e.g. 0.2). */
@@ -110,8 +122,8 @@ export function runRollout(
   const stepsPerTick = Math.max(1, Math.round(CONTROL_DT / dt));
 
   // Observed opening fraction -> the policy's joint value (robust to different zero/sign conventions).
-  const observed = (sim.jointValue(joint.name) - evalRange.closed) / (evalRange.open - evalRange.closed || 1);
-  const qPolStart = policyJointValue(policy, observed);
+  const observedQ = (): number => policyJointValue(policy, (sim.jointValue(joint.name) - evalRange.closed) / (evalRange.open - evalRange.closed || 1));
+  let qPolStart = observedQ();
   const qPolEnd = policyJointValue(policy, 1 + p.overshoot);
 
   const tcp0 = sim.tcpPose();
@@ -119,15 +131,12 @@ export function runRollout(
   const starts = framesAtZero.map((f) => openingFrame(policy, f, qPolStart, qPolStart));
   const flip = rotationAngle(tcp0, starts[1]!) < rotationAngle(tcp0, starts[0]!) ? 1 : 0;
   const frame0 = framesAtZero[flip]!;
-  const graspStart = starts[flip]!;
-  const preGrasp = Float64Array.from(graspStart);
-  for (let r = 0; r < 3; r++) preGrasp[r * 4 + 3] = graspStart[r * 4 + 3]! - graspStart[r * 4 + 2]! * p.standoff;
 
   const tReach = 1.0;
   const tApproach = 0.85;
   const tClose = 0.35;
   const tRetry = 0.55;
-  const tPull = Math.min(8, Math.abs(qPolEnd - qPolStart) / Math.max(1e-3, p.speed));
+  let tPull = Math.min(8, Math.abs(qPolEnd - qPolStart) / Math.max(1e-3, p.speed));
   const tHold = 0.4;
 
   const rest = Float64Array.from(start.robotQ);
@@ -149,41 +158,65 @@ export function runRollout(
   };
   let attempt = 0;
   let frameK = frame0;
-  let graspK = graspStart;
-  let prevGrasp = graspStart;
+  let prevFrameK = frame0;
   let retryStart = -1;
   let closeStart = tReach + tApproach;
   let pullStart = -1;
+  // Before the grasp the targets follow the observed joint: a bump during the approach that moves
+  // the part (a light door swinging on) moves the handle, and the gripper goes where it is now.
+  const at = (f0: Mat4, q: number): Mat4 => openingFrame(policy, f0, q, q);
+  const bothFingersTouch = (): boolean => {
+    let left = false;
+    let right = false;
+    for (const c of sim.contacts()) {
+      const [f, other] = c.body1.startsWith('panda_') ? [c.body1, c.body2] : [c.body2, c.body1];
+      if (!partLinks.has(other)) continue;
+      if (f === PANDA_FINGER_BODIES[0]) left = true;
+      else if (f === PANDA_FINGER_BODIES[1]) right = true;
+    }
+    return left && right;
+  };
+  const preOf = (g: Mat4): Mat4 => {
+    const f = Float64Array.from(g);
+    for (let r = 0; r < 3; r++) f[r * 4 + 3] = g[r * 4 + 3]! - g[r * 4 + 2]! * p.standoff;
+    return f;
+  };
 
   for (let t = 0; pullStart < 0 || t < pullStart + tPull + tHold; t = sim.time()) {
     let phase: string;
     let target: Mat4;
     let grip = 0.04;
+    const qNow = pullStart < 0 ? observedQ() : qPolStart;
     if (t < tReach) {
       phase = 'reach';
-      target = slerpFrame(tcp0, preGrasp, smooth(t / (tReach * 0.7)));
+      target = slerpFrame(tcp0, preOf(at(frame0, qNow)), smooth(t / (tReach * 0.7)));
     } else if (t < tReach + tApproach) {
       phase = 'approach';
-      target = slerpFrame(preGrasp, graspStart, smooth((t - tReach) / (tApproach * 0.6)));
+      const g = at(frame0, qNow);
+      target = slerpFrame(preOf(g), g, smooth((t - tReach) / (tApproach * 0.6)));
     } else if (pullStart < 0 && retryStart >= 0 && t < closeStart) {
       phase = 'regrasp';
-      target = slerpFrame(prevGrasp, graspK, smooth((t - retryStart - 0.15) / (tRetry - 0.3)));
-    } else if (pullStart < 0 && t < closeStart + tClose) {
+      target = slerpFrame(at(prevFrameK, qNow), at(frameK, qNow), smooth((t - retryStart - 0.15) / (tRetry - 0.3)));
+    } else if (pullStart < 0 && t < closeStart + tClose && !(t > closeStart + 0.1 && bothFingersTouch())) {
       phase = 'close';
-      target = graspK;
+      target = at(frameK, qNow);
       grip = p.gripClosure;
     } else {
       if (pullStart < 0) {
+        // Grasped: both fingers on the part while closing (a clamp; the part cannot be pushed
+        // away by the first finger and lost), or any finger contact when the closing time is up.
         const touching = sim.fingerContacts().some((b) => partLinks.has(b));
         if (touching) {
           sim.setGrasp(true, policy.joint.type === 'revolute');
           grasped = true;
           pullStart = t;
+          // The part may have moved while the gripper closed: the path starts where it is now.
+          qPolStart = observedQ();
+          tPull = Math.min(8, Math.abs(qPolEnd - qPolStart) / Math.max(1e-3, p.speed));
         } else if (attempt + 1 < offsets.length) {
           attempt++;
-          prevGrasp = graspK;
+          prevFrameK = frameK;
           frameK = shifted(offsets[attempt]!);
-          graspK = openingFrame(policy, frameK, qPolStart, qPolStart);
           retryStart = t;
           closeStart = t + tRetry;
         } else {
@@ -192,7 +225,7 @@ export function runRollout(
       }
       if (pullStart < 0) {
         phase = 'regrasp';
-        target = prevGrasp;
+        target = at(prevFrameK, qNow);
       } else {
         const s = Math.min(1, (t - pullStart) / Math.max(tPull, 1e-6));
         const q = qPolStart + (qPolEnd - qPolStart) * s;
@@ -207,7 +240,7 @@ export function runRollout(
     }
     // IK: one damped-least-squares step toward the target from the measured configuration.
     const q = sim.armQ();
-    const e = poseError(sim.tcpPose(), target);
+    const e = poseError(sim.tcpPose(), target, pullStart >= 0 && policy.joint.type === 'revolute' ? PULL_ROT_WEIGHT : 1);
     const dq = dlsStep(sim.tcpJacobian(), e, 7, IK_LAMBDA, rest, q, 0.02);
     let maxStep = 0;
     for (let k = 0; k < 7; k++) maxStep = Math.max(maxStep, Math.abs(dq[k]!));

@@ -33,6 +33,11 @@ export const openingPolicySchema = z.object({
     wristFollow: finite.refine((v) => v >= 0 && v <= 1, 'must be in 0..1').default(1),
     approachPitch: finite.refine((v) => v >= 0 && v <= 1.2, 'must be in 0..1.2 rad').default(0),
   }),
+  robotBase: z
+    .array(finite)
+    .length(16)
+    .refine((m) => m[12] === 0 && m[13] === 0 && m[14] === 0 && m[15] === 1, 'must be a 4x4 row-major pose (last row 0 0 0 1)')
+    .optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
 });
 

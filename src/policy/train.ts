@@ -134,7 +134,7 @@ export function trainPolicy(env: OpeningEnv, initial: OpeningPolicy, options: Tr
     b = chosen!;
   }
   return {
-    policy: { ...initial, params: b.params, meta: { ...initial.meta, trainScore: b.score, trainSuccess: b.success, trainedWith: 'cem', seed: options.seed } },
+    policy: { ...initial, params: b.params, robotBase: Array.from(env.base), meta: { ...initial.meta, trainScore: b.score, trainSuccess: b.success, trainedWith: 'cem', seed: options.seed } },
     bestScore: b.score,
     bestSuccess: b.success,
     evaluations: done,

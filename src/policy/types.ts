@@ -63,6 +63,13 @@ export interface OpeningPolicy {
   /** Opening direction sign along/about the axis: +1 opens towards `limits[1]`, -1 towards `limits[0]`. */
   openSign: 1 | -1;
   params: OpeningPolicyParams;
+  /**
+   * World pose (4x4 row-major, 16 numbers) of the robot base (panda_link0) the policy was trained
+   * from. Environments place the robot there when it is given (the trained stance relative to the
+   * object, also on another URDF of it: zero-shot); without it they place the robot from the
+   * geometry (geometry.ts placeRobot, env.ts chooseBaseByReach).
+   */
+  robotBase?: number[];
   /** Provenance: the URDF trained on, the score reached, the seed. */
   meta?: Record<string, unknown>;
 }

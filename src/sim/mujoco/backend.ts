@@ -9,7 +9,7 @@
 import type { Camera } from '../../core/camera.js';
 import type { RgbaImage } from '../../core/image.js';
 import type { Mat4, Vec3 } from '../../core/math.js';
-import { transformPoint } from '../../core/math.js';
+import { mat4ToQuaternion, transformPoint } from '../../core/math.js';
 import { boxMesh, cylinderMesh, mergeMeshes, transformMesh, type TriangleMesh } from '../../core/mesh.js';
 import { renderScene, type RenderItem } from '../../dataset/render.js';
 import type { JointInfo, RobotControl, SimContact, Simulator } from '../simulator.js';
@@ -297,6 +297,22 @@ export class MujocoSimulator implements Simulator, RobotControl {
   }
 
   // ---- robot ----
+
+  /**
+   * Moves the robot's base (panda_link0) to the world pose `base` (rigid). Takes effect at the
+   * next reset/forward; used to compare base placements in one scene (src/policy/env.ts).
+   */
+  setRobotBase(base: Mat4): void {
+    this.needRobot();
+    const id = this.bodyId('panda_link0');
+    const pos = this.m.body_pos as Float64Array;
+    const quat = this.m.body_quat as Float64Array;
+    const q = mat4ToQuaternion(base);
+    pos[id * 3] = base[3]!;
+    pos[id * 3 + 1] = base[7]!;
+    pos[id * 3 + 2] = base[11]!;
+    for (let k = 0; k < 4; k++) quat[id * 4 + k] = q[k]!;
+  }
 
   private needRobot(): void {
     this.live();
