@@ -569,7 +569,7 @@ class VoteMap {
  * shift is at most maxShift, so R stays below ~80 cells per side with cells of >= 2% of the size).
  */
 class DenseVotes {
-  private vals: Int32Array;
+  readonly vals: Int32Array;
   private used: Int32Array;
   size = 0;
   constructor(readonly R: number, capacity: number) {
@@ -577,15 +577,14 @@ class DenseVotes {
     this.vals = new Int32Array(D * D * D);
     this.used = new Int32Array(Math.max(1024, capacity));
   }
-  add(k: number): void {
-    if (this.vals[k]!++ === 0) {
-      if (this.size === this.used.length) {
-        const grown = new Int32Array(2 * this.used.length);
-        grown.set(this.used);
-        this.used = grown;
-      }
-      this.used[this.size++] = k;
+  /** Records that cell k went from 0 to 1 vote (callers increment `vals` themselves). */
+  touch(k: number): void {
+    if (this.size === this.used.length) {
+      const grown = new Int32Array(2 * this.used.length);
+      grown.set(this.used);
+      this.used = grown;
     }
+    this.used[this.size++] = k;
   }
   get(k: number): number {
     return this.vals[k]!;
@@ -632,12 +631,15 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
   else voteGrid.clear();
   const votes = voteGrid;
   const m2 = maxShift * maxShift;
+  const counts = votes.vals;
   for (let i = 0; i < np; i++) {
     const px = rp[3 * i]!, py = rp[3 * i + 1]!, pz = rp[3 * i + 2]!;
     for (let j = 0; j < nq; j++) {
       const x = qs[3 * j]! - px, y = qs[3 * j + 1]! - py, z = qs[3 * j + 2]! - pz;
       if (x * x + y * y + z * z > m2) continue;
-      votes.add(pack(Math.floor(x * inv), Math.floor(y * inv), Math.floor(z * inv)));
+      const k = ((Math.floor(x * inv) + B) * D + (Math.floor(y * inv) + B)) * D + (Math.floor(z * inv) + B);
+      // votes.add(k), inlined: this loop runs ~10^4 times per candidate rotation.
+      if (counts[k]!++ === 0) votes.touch(k);
     }
   }
   const decode = (k: number): [number, number, number] => {
@@ -693,9 +695,22 @@ function gather(points: Float32Array, sel: Uint32Array): Float32Array {
 
 function subsample(sel: Uint32Array, max: number, rng: Rng): Uint32Array {
   if (sel.length <= max) return sel;
-  const a = Array.from(sel);
-  rng.shuffle(a);
-  return Uint32Array.from(a.slice(0, max)).sort();
+  // Rng.shuffle's Fisher-Yates (the same draws, so the same subsets) on a typed copy.
+  const a = Uint32Array.from(sel);
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a.slice(0, max).sort();
+}
+
+/** 0, 1, ..., n - 1. */
+function iota(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
 }
 
 /**
@@ -1042,7 +1057,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
-  const allA = subsample(Uint32Array.from({ length: nA }, (_, i) => i), 1000, rng);
+  const allA = subsample(iota(nA), 1000, rng);
   // Face normals for the frame from fixed-radius neighbourhoods a bit wider than 30 neighbours:
   // smoother than k-nearest normals, so the frame (which snapped hinges and slides follow) is
   // more precise (held-out median axis error 0.85 -> 0.4 deg), and no k-nearest selection.
@@ -1116,6 +1131,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     for (let i = 0; i < nA; i += step) if (!changed[i]) unchanged.push(i);
   }
   const staticPts = gather(A.points, Uint32Array.from(unchanged));
+  const hingeDistances = new Float64Array(Math.max(refineA.length, refineB.length, staticPts.length) / 3);
   const hingePenalty = (T: Rigid): number => {
     const sc = screwOf(T);
     const u = sc.axis, o = sc.point;
@@ -1123,20 +1139,20 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     // Robust "nearest": the k-th smallest distance (k = 2% of the points, at least 3), so a few
     // stray changed points near a wrong axis cannot make it look like a hinge.
     const nearest = (X: Float32Array, span: boolean): number => {
-      const ds: number[] = [];
+      let m = 0;
       for (let i = 0; i < X.length; i += 3) {
-        const w: Vec3 = [X[i]! - o[0], X[i + 1]! - o[1], X[i + 2]! - o[2]];
-        const d = dot(w, u);
+        const w0 = X[i]! - o[0], w1 = X[i + 1]! - o[1], w2 = X[i + 2]! - o[2];
+        const d = w0 * u[0] + w1 * u[1] + w2 * u[2];
         if (span && (d < lo || d > hi)) continue;
         if (!span) {
           if (d < lo) lo = d;
           if (d > hi) hi = d;
         }
-        ds.push(Math.hypot(w[0] - d * u[0], w[1] - d * u[1], w[2] - d * u[2]));
+        hingeDistances[m++] = Math.hypot(w0 - d * u[0], w1 - d * u[1], w2 - d * u[2]);
       }
-      if (ds.length === 0) return Infinity;
-      ds.sort((a, b) => a - b);
-      return ds[Math.min(ds.length - 1, Math.max(2, Math.floor(0.02 * ds.length)))]!;
+      if (m === 0) return Infinity;
+      const ds = hingeDistances.subarray(0, m).sort();
+      return ds[Math.min(m - 1, Math.max(2, Math.floor(0.02 * m)))]!;
     };
     // Points within tau / angle of the axis move less than tau and are not "changed", so the
     // changed points of a true hinge's part start that far from the axis.
@@ -1235,7 +1251,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     const movingB = segmentMoving(GB, gA, rigidInverse(T), tau, cB);
     for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
   }
-  const movingSel = Uint32Array.from({ length: moving.length }, (_, i) => i).filter((i) => moving[i] === 1);
+  const movingSel = iota(moving.length).filter((i) => moving[i] === 1);
   const partCentre = movingSel.length > 0 ? centroid(movingSel, A.points) : nearChanged;
 
   let axis: Vec3, origin: Vec3, motion: number;
