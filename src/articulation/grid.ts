@@ -395,6 +395,11 @@ export class PointGrid {
     return found;
   }
 
+  /** Original indices of the points grouped by cell (queries in this order touch memory in order). */
+  get cellOrder(): Int32Array {
+    return this.ids;
+  }
+
   /** Original index of the point found by the last nearestD2 call (-1 when none). */
   get lastIndex(): number {
     return this.bestIndex >= 0 ? this.ids[this.bestIndex]! : -1;
