@@ -1126,7 +1126,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const rp0 = rank(prisCands), rr0 = rank(rotCands);
   let prisT = rigidIdentity(), scorePrismatic = -1;
   for (const c of rp0.slice(0, 2)) {
-    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 8);
+    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 6);
     const s = score(T);
     if (s > scorePrismatic) {
       prisT = T;
@@ -1215,14 +1215,14 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   }
   const rigidAngle = screwOf(rigidT).angle;
   if (revAdjusted > -Infinity) {
-    revT = icp(revT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 6);
+    revT = icp(revT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 4);
     scoreRevolute = revScore(revT);
     // Hinges of man-made objects run along the object's main directions: snap when close and
     // the snapped hinge explains the data as well.
     const ax = screwOf(revT).axis;
     for (const f of frame) {
       if (Math.abs(dot(f, ax)) > Math.cos((15 * Math.PI) / 180)) {
-        const snapped = icp(snapRevolute(revT, f, nearChanged), scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 4);
+        const snapped = icp(snapRevolute(revT, f, nearChanged), scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 3);
         const snappedFixed = snapRevolute(snapped, f, nearChanged);
         const s = revScore(snappedFixed);
         if (s >= scoreRevolute - 0.01) {
