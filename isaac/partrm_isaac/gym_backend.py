@@ -355,7 +355,8 @@ class IsaacGymBackend(Backend):
                     continue  # finished: hold the last targets
                 tcp, J = self._tcp(S, e)
                 arm_q = np.array([float(dof[d, 0]) for d in idx["arm"][e]])
-                q_cmd, grip, _phase = ctrls[e].command(t, tcp, J, arm_q)
+                # the measured door/drawer value: grasp targets follow the part until it is held
+                q_cmd, grip, _phase = ctrls[e].command(t, tcp, J, arm_q, float(dof[idx["joint"][e], 0]))
                 for k, d in enumerate(idx["arm"][e]):
                     targets[d] = float(q_cmd[k])
                 for d in idx["fingers"][e]:
