@@ -57,6 +57,20 @@ test('PointGrid nearest, first-hit and k-nearest queries agree with brute force 
         assert.equal(grid.knn(x, y, z, k, idx, d2), k);
         for (let j = 0; j < k; j++) assert.ok(Math.abs(d2[j]! - d[j]!.d2) < 1e-9, `cell ${cell} k ${k} rank ${j}: ${d2[j]} vs ${d[j]!.d2}`);
       }
+      // knnUnlessNear: -1 only when the true k nearest (past the first) sum to at most the
+      // bound, and otherwise exactly knn's answer.
+      for (const bound of [0.05, 0.3, 1, 5]) {
+        const k = 9;
+        const idx = new Int32Array(k), d2 = new Float64Array(k);
+        const got = grid.knnUnlessNear(x, y, z, k, bound, idx, d2);
+        let sum = 0;
+        for (let j = 1; j < k; j++) sum += Math.sqrt(d[j]!.d2);
+        if (got < 0) assert.ok(sum <= bound + 1e-9, `cell ${cell} bound ${bound}: stopped early with the true sum ${sum}`);
+        else {
+          assert.equal(got, k);
+          for (let j = 0; j < k; j++) assert.ok(Math.abs(d2[j]! - d[j]!.d2) < 1e-9);
+        }
+      }
       for (const rad of [0.02, 0.1, 0.4]) {
         const within = d[0]!.d2 < rad * rad;
         assert.equal(grid.anyWithin(x, y, z, rad), within);
