@@ -58,14 +58,16 @@ test('PointGrid nearest, first-hit and k-nearest queries agree with brute force 
         for (let j = 0; j < k; j++) assert.ok(Math.abs(d2[j]! - d[j]!.d2) < 1e-9, `cell ${cell} k ${k} rank ${j}: ${d2[j]} vs ${d[j]!.d2}`);
       }
       // knnUnlessNear: -1 only when the true k nearest (past the first) sum to at most the
-      // bound, and otherwise exactly knn's answer.
+      // bound, -2 only when they sum to more than the far bound, and otherwise exactly knn's answer.
       for (const bound of [0.05, 0.3, 1, 5]) {
         const k = 9;
         const idx = new Int32Array(k), d2 = new Float64Array(k);
-        const got = grid.knnUnlessNear(x, y, z, k, bound, idx, d2);
+        const far = 3 * bound;
+        const got = grid.knnUnlessNear(x, y, z, k, bound, idx, d2, far);
         let sum = 0;
         for (let j = 1; j < k; j++) sum += Math.sqrt(d[j]!.d2);
-        if (got < 0) assert.ok(sum <= bound + 1e-9, `cell ${cell} bound ${bound}: stopped early with the true sum ${sum}`);
+        if (got === -1) assert.ok(sum <= bound + 1e-9, `cell ${cell} bound ${bound}: stopped early with the true sum ${sum}`);
+        else if (got === -2) assert.ok(sum > far - 1e-9, `cell ${cell} bound ${far}: stopped as far with the true sum ${sum}`);
         else {
           assert.equal(got, k);
           for (let j = 0; j < k; j++) assert.ok(Math.abs(d2[j]! - d[j]!.d2) < 1e-9);

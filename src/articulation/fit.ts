@@ -265,15 +265,19 @@ function prepare(points: Float32Array): Prepared {
   // The sparse points are tested in the grid's cell order (neighbouring queries read
   // neighbouring memory); the kept list stays in input order.
   const outlier = new Uint8Array(n);
-  const nearSum = K * 1.3 * medMean * (1 - 1e-9);
+  const nearSum = K * 1.3 * medMean * (1 - 1e-9), farSum = K * 3 * medMean * (1 + 1e-9);
   const cellOrder = tree.cellOrder;
   for (let s = 0; s < n; s++) {
     const i = cellOrder[s]!;
     if (density[i]! >= 1.0 * medDensity) continue;
-    // Within 1.3x the typical mean distance is kept whatever the plane test says: stop the
-    // search as soon as the neighbours found so far prove that.
-    const found = tree.knnUnlessNear(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, K + 1, nearSum, idx, d2);
-    if (found < 0) continue;
+    // Within 1.3x the typical mean distance is kept whatever the plane test says, beyond 3x
+    // dropped: stop the search as soon as the neighbours seen so far prove either.
+    const found = tree.knnUnlessNear(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, K + 1, nearSum, idx, d2, farSum);
+    if (found === -1) continue;
+    if (found === -2) {
+      outlier[i] = 1;
+      continue;
+    }
     // Otherwise the search ran to the end: the same neighbours as knnMean(i).
     knnFound = found;
     let sum = 0;

@@ -374,9 +374,11 @@ export class PointGrid {
    * first (the query itself, for a cloud's own point) are known to lie within `sumBound` summed
    * distance: whenever the cells scanned so far hold k points whose distances past the first
    * sum to at most sumBound, the true k nearest do too. A point on a dense surface stops after
-   * its own cell or two.
+   * its own cell or two. Likewise it returns -2 once they are known to sum to more than
+   * `farBound` (all points within some radius seen, too few of them near): a floater in empty
+   * space stops without searching ever wider rings.
    */
-  knnUnlessNear(x: number, y: number, z: number, k: number, sumBound: number, outIdx: Int32Array, outD2: Float64Array): number {
+  knnUnlessNear(x: number, y: number, z: number, k: number, sumBound: number, outIdx: Int32Array, outD2: Float64Array, farBound = Infinity): number {
     for (let i = 0; i < k; i++) {
       outIdx[i] = -1;
       outD2[i] = Infinity;
@@ -446,6 +448,7 @@ export class PointGrid {
       }
       const g = h + m;
       if (worst <= g * g) return this.finishKnn(k, outIdx);
+      if (this.beyond(k, outD2, g) > farBound) return -2;
     }
     for (let ring = 2; ring <= maxRing; ring++) {
       const x0 = Math.max(0, cx - ring), x1 = Math.min(nx - 1, cx + ring);
@@ -486,8 +489,19 @@ export class PointGrid {
       }
       const g = ring * h + m;
       if (worst <= g * g) break;
+      if (this.beyond(k, outD2, g) > farBound) return -2;
     }
     return this.finishKnn(k, outIdx);
+  }
+
+  /**
+   * A lower bound on the summed distances of the true k nearest past the first, when every point
+   * within `g` has been seen: rank j's true distance is at least min(found j-th, g).
+   */
+  private beyond(k: number, outD2: Float64Array, g: number): number {
+    let lb = 0;
+    for (let j = 1; j < k; j++) lb += Math.min(Math.sqrt(outD2[j]!), g);
+    return lb;
   }
 
   /**
