@@ -415,15 +415,28 @@ function dominantDirections(normals: Float32Array, max = 3): Vec3[] {
   const cosNear = Math.cos((12 * Math.PI) / 180);
   const cosApart = Math.cos((30 * Math.PI) / 180);
   const step = Math.max(1, Math.floor(n / 300));
+  // Each sampled normal's count of sampled normals within cosNear, once for all rounds (the
+  // relation is symmetric: each pair is tested once, in the same arithmetic as before).
+  const m = Math.ceil(n / step);
+  const counts = new Int32Array(m);
+  for (let a = 0; a < m; a++) {
+    const i = a * step;
+    const v0 = normals[3 * i]!, v1 = normals[3 * i + 1]!, v2 = normals[3 * i + 2]!;
+    if (Math.abs(v0 * v0 + v1 * v1 + v2 * v2) > cosNear) counts[a]!++;
+    for (let b = a + 1; b < m; b++) {
+      const j = b * step;
+      if (Math.abs(normals[3 * j]! * v0 + normals[3 * j + 1]! * v1 + normals[3 * j + 2]! * v2) > cosNear) {
+        counts[a]!++;
+        counts[b]!++;
+      }
+    }
+  }
   for (let round = 0; round < max; round++) {
     let best = -1, bestCount = 0;
     for (let i = 0; i < n; i += step) {
       const v: Vec3 = [normals[3 * i]!, normals[3 * i + 1]!, normals[3 * i + 2]!];
       if (found.some((f) => Math.abs(dot(f, v)) > cosApart)) continue;
-      let count = 0;
-      for (let j = 0; j < n; j += step) {
-        if (Math.abs(normals[3 * j]! * v[0] + normals[3 * j + 1]! * v[1] + normals[3 * j + 2]! * v[2]) > cosNear) count++;
-      }
+      const count = counts[i / step]!;
       if (count > bestCount) {
         bestCount = count;
         best = i;
