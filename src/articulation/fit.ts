@@ -107,12 +107,50 @@ function medianCount(values: Float64Array): number {
   return n % 2 ? hi : 0.5 * (lo + hi);
 }
 
-/** quantile(values, 0.98) - quantile(values, 0.02) with one sort (sorts `values` in place). */
+/**
+ * Reorders a[lo..hi] so that a[k] holds the value a full sort would put there, smaller or equal
+ * ones before it and larger or equal ones after (quickselect).
+ */
+function selectInPlace(a: Float64Array, k: number, lo: number, hi: number): void {
+  while (hi > lo) {
+    // Median of three as the pivot.
+    const mid = (lo + hi) >> 1;
+    let x = a[lo]!, y = a[mid]!, z = a[hi]!;
+    if (x > y) [x, y] = [y, x];
+    if (y > z) [y, z] = [z, y];
+    if (x > y) [x, y] = [y, x];
+    const pivot = y;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/**
+ * quantile(values, 0.98) - quantile(values, 0.02), by selection instead of a sort (reorders
+ * `values` in place).
+ */
 function spread(values: Float64Array): number {
-  const a = values.sort();
-  if (a.length === 0) return NaN;
-  const at = (q: number): number => a[Math.min(a.length - 1, Math.max(0, Math.floor(q * (a.length - 1))))]!;
-  return at(0.98) - at(0.02);
+  const n = values.length;
+  if (n === 0) return NaN;
+  const rank = (q: number): number => Math.min(n - 1, Math.max(0, Math.floor(q * (n - 1))));
+  const hi = rank(0.98), lo = rank(0.02);
+  selectInPlace(values, hi, 0, n - 1);
+  // Everything before position hi is no larger than it: the low rank is among them.
+  if (lo < hi) selectInPlace(values, lo, 0, hi - 1);
+  return values[hi]! - values[lo]!;
 }
 
 function checkCloud(name: string, p: Float32Array): void {
