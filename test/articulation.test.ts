@@ -4,6 +4,7 @@ import { KdTree } from '../src/articulation/kdtree.js';
 import { PointGrid } from '../src/articulation/grid.js';
 import { axisAngleErrorDeg, kabsch, lineDistance, rigidApply, rigidRevolute, screwOf } from '../src/articulation/rigid.js';
 import { fitJoint } from '../src/articulation/fit.js';
+import { helperJobs, startFitHelper } from '../src/articulation/pool.js';
 import { jointErrors, makeCase } from '../src/articulation/cases.js';
 import { sampleGaussians } from '../src/articulation/sampling.js';
 import { boxesFromPoints } from '../src/articulation/boxes.js';
@@ -146,6 +147,26 @@ for (const c of FIT_CASES) {
     assert.ok(recall > 0.5, `moving-point recall ${recall.toFixed(2)}`);
   });
 }
+
+test('fitJoint gives the same result with and without its helper thread', async () => {
+  const c = makeCase('storage_furniture', 11);
+  const alone = fitJoint(c.initial, c.dragged); // before the helper is ready: all on this thread
+  assert.equal(await startFitHelper(), true, 'the helper thread starts');
+  const before = process.env.PARTRM_FIT_THREADS;
+  process.env.PARTRM_FIT_THREADS = '2'; // use it even on a loaded machine
+  try {
+    const jobs = helperJobs();
+    const helped = fitJoint(c.initial, c.dragged);
+    assert.ok(helperJobs() > jobs, 'the helper took part');
+    assert.deepEqual(helped.transform, alone.transform);
+    assert.deepEqual(helped.keptDragged, alone.keptDragged);
+    assert.deepEqual(helped.movingIndices, alone.movingIndices);
+    assert.deepEqual(helped.stats, alone.stats);
+  } finally {
+    if (before === undefined) delete process.env.PARTRM_FIT_THREADS;
+    else process.env.PARTRM_FIT_THREADS = before;
+  }
+});
 
 test('fitJoint uses a 3D drag hint and stays correct with it', () => {
   const k = makeCase('microwave', 7);

@@ -25,6 +25,7 @@ import type { Vec3 } from '../core/math.js';
 import type { JointEstimate, JointType } from '../core/types.js';
 import { Rng } from '../core/random.js';
 import { PointGrid } from './grid.js';
+import { collect, submit } from './pool.js';
 import { type Rigid, kabsch, rigidApply, rigidIdentity, rigidInverse, rigidRevolute, rotationAxisAngle, screwOf } from './rigid.js';
 
 /** A drag hint in 3D: a point on the moving part in the initial state and where it went. */
@@ -1071,12 +1072,24 @@ function snapRevolute(T: Rigid, dir: Vec3, near: Vec3): Rigid {
   return rigidRevolute(d, s.point, s.angle);
 }
 
+/** Work the helper thread (pool.ts) can do for a fit. */
+type FitJob = { kind: 'prepare'; points: Float32Array };
+
+/** Runs one helper job (in fit-worker.ts). */
+export function runFitJob(job: FitJob): unknown {
+  if (job.kind === 'prepare') return prepare(job.points);
+  throw new Error(`unknown fit job ${(job as { kind: string }).kind}`);
+}
+
 export function fitJoint(initial: Float32Array, dragged: Float32Array, options: FitOptions = {}): JointFit {
   checkCloud('initial', initial);
   checkCloud('dragged', dragged);
   const rng = new Rng(options.seed ?? 1);
+  // The dragged cloud is prepared on the helper thread (once startFitHelper() has started one,
+  // and while a core is idle) as this one prepares the initial: the same code, the same result.
+  const away = submit({ kind: 'prepare', points: dragged } satisfies FitJob);
   const A = prepare(initial);
-  const B = prepare(dragged);
+  const B = (away ? collect<Prepared>() : undefined) ?? prepare(dragged);
   if (A.points.length < 150 || B.points.length < 150) fail('too few points left after removing outliers (need 50 per state)');
   // Clouds of the same object in the same frame must agree in size and density.
   const sizeA = norm(A.extent), sizeB = norm(B.extent);

@@ -1,0 +1,148 @@
+/**
+ * One persistent helper thread for the joint fit (the fit's two clouds are prepared at the same
+ * time, its rotation candidates refined two at a time). The fit stays synchronous: a job goes
+ * out on a MessagePort, the helper (blocked in Atomics.wait, not in its event loop) takes it
+ * with receiveMessageOnPort, and the caller, after doing its own share, waits on a shared flag
+ * and takes the answer the same way. The helper runs the same deterministic code, so a fit's
+ * result does not depend on whether the helper took part. Nothing starts it by itself (a
+ * one-shot command would pay its start for nothing): long-running callers (benches, servers)
+ * call startFitHelper() once and await it (the thread's start needs the caller's event loop).
+ * Until then, if it failed, or while the machine has no idle core, the caller does every job
+ * itself.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+
+/** Control words: [0] helper ready, [1] jobs posted, [2] jobs answered. */
+const READY = 0, POSTED = 1, ANSWERED = 2;
+
+interface Helper {
+  worker: Worker;
+  ctl: Int32Array;
+  port: MessagePort;
+  seq: number;
+  ready: boolean;
+  /** A job is out and its answer not taken yet. */
+  busy: boolean;
+}
+
+let helper: Helper | null = null;
+let starting: Promise<boolean> | null = null;
+let failed = false;
+let answered = 0;
+
+/** How many jobs the helper has answered in this process (for tests and benches). */
+export function helperJobs(): number {
+  return answered;
+}
+
+function entrySource(): { src: string; eval: boolean } | null {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // Running from sources through tsx: the helper registers tsx's loader before importing.
+    let api: string;
+    try {
+      api = import.meta.resolve('tsx/esm/api');
+    } catch {
+      return null;
+    }
+    const entry = new URL('./fit-worker.ts', here).href;
+    return { src: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { console.error('fit helper:', e); process.exit(1); });`, eval: true };
+  }
+  return { src: new URL('./fit-worker.js', here).href, eval: false };
+}
+
+/**
+ * Starts the helper thread (once); resolves true when it takes jobs, false when there is none
+ * (no worker threads, or it failed to start). Fits before then run on the calling thread alone.
+ * PARTRM_FIT_THREADS=1: never start it; =2: use it whatever the load (see spareCore).
+ */
+export function startFitHelper(): Promise<boolean> {
+  if (starting) return starting;
+  if (process.env.PARTRM_FIT_THREADS === '1') return (starting = Promise.resolve(false));
+  starting = new Promise<boolean>((resolve) => {
+    try {
+      const e = entrySource();
+      if (!e) {
+        failed = true;
+        resolve(false);
+        return;
+      }
+      const ctl = new Int32Array(new SharedArrayBuffer(16));
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(e.eval ? e.src : new URL(e.src), { eval: e.eval, workerData: { ctl, port: port2 }, transferList: [port2], stdout: false, stderr: false });
+      const h: Helper = { worker, ctl, port: port1, seq: 0, ready: false, busy: false };
+      worker.unref();
+      port1.unref();
+      worker.once('message', () => {
+        h.ready = Atomics.load(ctl, READY) === 1;
+        if (h.ready) helper = h;
+        resolve(h.ready);
+      });
+      const dead = () => {
+        failed = true;
+        if (helper === h) helper = null;
+        resolve(false);
+      };
+      worker.once('error', dead);
+      worker.once('exit', dead);
+    } catch {
+      failed = true;
+      resolve(false);
+    }
+  });
+  return starting;
+}
+
+/**
+ * Whether the machine has a core to spare: the one-minute load (this thread included) at least
+ * half a core under the core count. On a machine kept busy by other work the helper would only
+ * take turns with this thread (measured: no faster, slightly slower), so jobs stay here then.
+ */
+function spareCore(): boolean {
+  if (process.env.PARTRM_FIT_THREADS === '2') return true;
+  return loadavg()[0]! < availableParallelism() - 0.5;
+}
+
+/** Whether the helper can take a job now. */
+export function helperFree(): boolean {
+  return helper !== null && helper.ready && !helper.busy && !failed && spareCore();
+}
+
+/** Hands a job to the helper; false when it cannot take one (then do the job yourself). */
+export function submit(job: unknown): boolean {
+  const h = helper;
+  if (!h || !helperFree()) return false;
+  h.busy = true;
+  h.port.postMessage(job);
+  h.seq++;
+  Atomics.store(h.ctl, POSTED, h.seq);
+  Atomics.notify(h.ctl, POSTED);
+  return true;
+}
+
+/**
+ * The answer to the last submitted job (waits for it); undefined when the helper failed on it
+ * (then do the job yourself).
+ */
+export function collect<T>(): T | undefined {
+  const h = helper;
+  if (!h || !h.busy) return undefined;
+  // Bounded waits: a helper that died mid-job must not hang the fit.
+  for (let waited = 0; Atomics.load(h.ctl, ANSWERED) !== h.seq; waited++) {
+    if (waited >= 100) {
+      failed = true;
+      helper = null;
+      void h.worker.terminate();
+      return undefined;
+    }
+    Atomics.wait(h.ctl, ANSWERED, Atomics.load(h.ctl, ANSWERED), 100);
+  }
+  h.busy = false;
+  let r = receiveMessageOnPort(h.port);
+  for (let spin = 0; !r && spin < 1000; spin++) r = receiveMessageOnPort(h.port);
+  const m = r?.message as { ok?: T; error?: string } | undefined;
+  if (!m || m.error !== undefined) return undefined;
+  answered++;
+  return m.ok;
+}
