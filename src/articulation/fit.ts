@@ -638,10 +638,11 @@ class DenseVotes {
   readonly vals: Int32Array;
   private used: Int32Array;
   size = 0;
-  constructor(readonly R: number, capacity: number) {
+  constructor(readonly R: number, capacity: number, reuse?: DenseVotes) {
     const D = 2 * R + 1;
-    this.vals = new Int32Array(D * D * D);
-    this.used = new Int32Array(Math.max(1024, capacity));
+    // A cleared grid is all zeros: a larger one serves (indices stay below D^3).
+    this.vals = reuse && reuse.size === 0 && reuse.vals.length >= D * D * D ? reuse.vals : new Int32Array(D * D * D);
+    this.used = reuse && reuse.used.length >= capacity ? reuse.used : new Int32Array(Math.max(1024, capacity));
   }
   /** Records that cell k went from 0 to 1 vote (callers increment `vals` themselves). */
   touch(k: number): void {
@@ -693,8 +694,8 @@ function translationPeaks(R: Float64Array, ps: Float32Array, qs: Float32Array, c
   const D = 2 * B + 1;
   const pack = (x: number, y: number, z: number): number => ((x + B) * D + (y + B)) * D + (z + B);
   // One grid reused across calls: this runs for every candidate rotation.
-  if (!voteGrid || voteGrid.R !== B) voteGrid = new DenseVotes(B, np * nq);
-  else voteGrid.clear();
+  voteGrid?.clear();
+  if (!voteGrid || voteGrid.R !== B) voteGrid = new DenseVotes(B, np * nq, voteGrid);
   const votes = voteGrid;
   const m2 = maxShift * maxShift;
   const counts = votes.vals;
