@@ -16,7 +16,7 @@ def curves_from_history(history):
     offs = {0: 0, 1: last.get(0, 0), 2: last.get(0, 0) + last.get(1, 0)}
     cur = {}
     for h in history:
-        for k in ('xyz', 'rgb', 'alpha', 'distill'):
+        for k in ('xyz', 'rgb', 'alpha', 'part', 'distill'):
             if k in h:
                 cur.setdefault(f's{h["stage"]}_{k}', []).append((offs[h['stage']] + h['step'], h[k]))
     return cur

@@ -37,6 +37,7 @@ from . import options as options_mod
 from .data import Dataset
 from .gaussians import render
 from .model import PartRM, build_images, input_rays
+from .plot_curves import curves_from_history
 from .utils import plot_curves, psnr, seed_all
 
 
@@ -337,17 +338,7 @@ class Trainer:
         return out
 
     def curves(self):
-        # x axis: global step across stages
-        glob = {}
-        last = {}
-        for h in self.history:
-            last[h['stage']] = max(last.get(h['stage'], 0), h['step'])
-        offs = {0: 0, 1: last.get(0, 0), 2: last.get(0, 0) + last.get(1, 0)}
-        for h in self.history:
-            for k in ('xyz', 'rgb', 'alpha', 'part', 'distill'):
-                if k in h:
-                    glob.setdefault(f's{h["stage"]}_{k}', []).append((offs[h['stage']] + h['step'], h[k]))
-        plot_curves(os.path.join(self.args.out, 'curves.png'), glob)
+        plot_curves(os.path.join(self.args.out, 'curves.png'), curves_from_history(self.history))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, static=False, pairs=2):
