@@ -309,6 +309,13 @@ function prepare(points: Float32Array): Prepared {
   for (let s = 0; s < n; s++) {
     const i = cellOrder[s]!;
     if (density[i]! >= 1.0 * medDensity) continue;
+    if (i % step === 0) {
+      // A sampled point: its mean distance is known already (the same knnMean).
+      const meanK = sMean[i / step]!;
+      if (meanK > 3 * medMean) outlier[i] = 1;
+      else if (meanK > 1.3 * medMean && offPlaneOf(i, knnMean(i)) > 0.45) outlier[i] = 1;
+      continue;
+    }
     // Within 1.3x the typical mean distance is kept whatever the plane test says, beyond 3x
     // dropped: stop the search as soon as the neighbours seen so far prove either.
     const found = tree.knnUnlessNear(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, K + 1, nearSum, idx, d2, farSum);
