@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   const sf = summarise('all points (both states, 10k each)', full);
   const ss = summarise('view 0 only (single camera)', single);
   console.log(`\n  median mesh extraction per state: ${median(meshMs).toFixed(0)} ms wall, ${median(meshCpuMs).toFixed(0)} ms CPU (n=${meshMs.length})`);
-  console.log(`  fit helper thread: ${helper ? `${helperJobs()} jobs taken (it works only while a core is idle: load average below cores - 0.5)` : 'off'}`);
+  console.log(`  fit helper thread: ${helper ? `${helperJobs()} jobs taken (it works only while a core is idle)` : 'off'}`);
   console.log(`  load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores (wall times include other processes' load)`);
 
   // URDF checks and Chamfer on a subset.

@@ -1081,11 +1081,14 @@ function snapRevolute(T: Rigid, dir: Vec3, near: Vec3): Rigid {
 }
 
 /** Work the helper thread (pool.ts) can do for a fit. */
-type FitJob = { kind: 'prepare'; points: Float32Array };
+type FitJob =
+  | { kind: 'prepare'; points: Float32Array }
+  | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number };
 
 /** Runs one helper job (in fit-worker.ts). */
 export function runFitJob(job: FitJob): unknown {
   if (job.kind === 'prepare') return prepare(job.points);
+  if (job.kind === 'peaks') return job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
   throw new Error(`unknown fit job ${(job as { kind: string }).kind}`);
 }
 
@@ -1176,7 +1179,17 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const cell = Math.max(2 * tau, 0.02 * size);
   const prisCands: Rigid[] = translationPeaks(rigidIdentity().r, voteA, voteB, cell, 1.5 * size, 3).map((t) => ({ r: rigidIdentity().r, t }));
   const rotCands: Rigid[] = [];
-  for (const R of rotations) for (const t of translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2)) rotCands.push({ r: R, t });
+  {
+    // The later half of the rotations' votes on the helper thread (when there is one), the
+    // rest here; the candidates keep their order either way.
+    const half = rotations.length >> 1;
+    const away = rotations.length >= 4 && submit({ kind: 'peaks', rotations: rotations.slice(half), ps: voteA, qs: voteB, cell, maxShift: 1.5 * size, peaks: 2 } satisfies FitJob);
+    const here = rotations.slice(0, away ? half : rotations.length).map((R) => translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2));
+    const there = away ? (collect<Vec3[][]>() ?? rotations.slice(half).map((R) => translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2))) : [];
+    [...here, ...there].forEach((ts, k) => {
+      for (const t of ts) rotCands.push({ r: rotations[k]!, t });
+    });
+  }
   if (drags.length >= 3) {
     const s = new Float64Array(drags.length * 3), e = new Float64Array(drags.length * 3);
     drags.forEach((d, i) => {

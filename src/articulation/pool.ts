@@ -10,7 +10,7 @@
  * Until then, if it failed, or while the machine has no idle core, the caller does every job
  * itself.
  */
-import { availableParallelism, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 
 /** Control words: [0] helper ready, [1] jobs posted, [2] jobs answered. */
@@ -94,14 +94,30 @@ export function startFitHelper(): Promise<boolean> {
   return starting;
 }
 
+let lastCheck = 0, lastIdle = 0, lastTotal = 0, spare = false;
+
 /**
- * Whether the machine has a core to spare: the one-minute load (this thread included) at least
- * half a core under the core count. On a machine kept busy by other work the helper would only
- * take turns with this thread (measured: no faster, slightly slower), so jobs stay here then.
+ * Whether the machine has a core to spare: over the last quarter second or more, at least half a
+ * core's worth of CPU time went idle (os.cpus() times, refreshed at most every 250 ms). On a
+ * machine kept busy by other work the helper would only take turns with the calling thread
+ * (measured under a training job: no faster), so jobs stay on the caller then.
  */
 function spareCore(): boolean {
   if (process.env.PARTRM_FIT_THREADS === '2') return true;
-  return loadavg()[0]! < availableParallelism() - 0.5;
+  const now = performance.now();
+  if (now - lastCheck < 250) return spare;
+  let idle = 0, total = 0;
+  const list = cpus();
+  for (const c of list) {
+    const t = c.times;
+    idle += t.idle;
+    total += t.user + t.nice + t.sys + t.idle + t.irq;
+  }
+  if (lastCheck > 0 && total > lastTotal) spare = ((idle - lastIdle) / (total - lastTotal)) * list.length >= 0.5;
+  lastCheck = now;
+  lastIdle = idle;
+  lastTotal = total;
+  return spare;
 }
 
 /** Whether the helper can take a job now. */
