@@ -1080,14 +1080,52 @@ function snapRevolute(T: Rigid, dir: Vec3, near: Vec3): Rigid {
   return rigidRevolute(d, s.point, s.angle);
 }
 
+/** Share of the sampled points a motion explains (both ways), plus the drags' reward. */
+function scoreMotion(T: Rigid, ps: Float32Array, qs: Float32Array, gA: PointGrid, gB: PointGrid, sigma: number, drags: readonly Drag3D[], size: number): number {
+  const e = explainedCount(T, ps, gB, sigma) + explainedCount(rigidInverse(T), qs, gA, sigma);
+  let s = e / Math.max(1, ps.length / 3 + qs.length / 3);
+  if (drags.length > 0) {
+    // Drags are the operator's word on what moved where: reward motions that carry starts to ends.
+    let h = 0;
+    for (const d of drags) {
+      const m = rigidApply(T, d.start);
+      h += Math.exp(-((m[0] - d.end[0]) ** 2 + (m[1] - d.end[1]) ** 2 + (m[2] - d.end[2]) ** 2) / (2 * (0.05 * size) ** 2));
+    }
+    s += 0.15 * (h / drags.length);
+  }
+  return s;
+}
+
+/** Prismatic ICP from each start; the best by score. */
+function refinePrismatic(starts: Rigid[], refineA: Float32Array, refineB: Float32Array, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache, tau: number, score: (T: Rigid) => number): { T: Rigid; s: number } {
+  let prisT = rigidIdentity(), scorePrismatic = -1;
+  for (const c of starts) {
+    const T = icp(c, refineA, refineB, GA, GB, nA, nB, 2 * tau, 'prismatic', 6);
+    const s = score(T);
+    if (s > scorePrismatic) {
+      prisT = T;
+      scorePrismatic = s;
+    }
+  }
+  return { T: prisT, s: scorePrismatic };
+}
+
 /** Work the helper thread (pool.ts) can do for a fit. */
 type FitJob =
   | { kind: 'prepare'; points: Float32Array }
-  | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number };
+  | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number }
+  | { kind: 'prismatic'; pointsA: Float32Array; pointsB: Float32Array; tau: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; scoreA: Float32Array; scoreB: Float32Array; sigma: number; drags: readonly Drag3D[]; size: number };
 
 /** Runs one helper job (in fit-worker.ts). */
 export function runFitJob(job: FitJob): unknown {
   if (job.kind === 'prepare') return prepare(job.points);
+  if (job.kind === 'prismatic') {
+    // The same grids as the fit's (same points, same cells), with their own normal caches.
+    const grids = (points: Float32Array): Grids => ({ points, index: new Uint32Array(0), spacing: 0, outliers: 0, extent: [0, 0, 0], grid: new PointGrid(points, 2 * job.tau) });
+    const GA = grids(job.pointsA), GB = grids(job.pointsB);
+    const score = (T: Rigid): number => scoreMotion(T, job.scoreA, job.scoreB, GA.grid, GB.grid, job.sigma, job.drags, job.size);
+    return refinePrismatic(job.starts, job.refineA, job.refineB, GA, GB, new NormalCache(GA), new NormalCache(GB), job.tau, score);
+  }
   if (job.kind === 'peaks') return job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
   throw new Error(`unknown fit job ${(job as { kind: string }).kind}`);
 }
@@ -1140,20 +1178,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const voteA = gather(A.points, vA), voteB = gather(B.points, vB);
   const scoreA = gather(A.points, sA), scoreB = gather(B.points, sB);
   const drags = options.drags ?? [];
-  const score = (T: Rigid, ps = scoreA, qs = scoreB): number => {
-    const e = explainedCount(T, ps, gB, sigma) + explainedCount(rigidInverse(T), qs, gA, sigma);
-    let s = e / Math.max(1, ps.length / 3 + qs.length / 3);
-    if (drags.length > 0) {
-      // Drags are the operator's word on what moved where: reward motions that carry starts to ends.
-      let h = 0;
-      for (const d of drags) {
-        const m = rigidApply(T, d.start);
-        h += Math.exp(-((m[0] - d.end[0]) ** 2 + (m[1] - d.end[1]) ** 2 + (m[2] - d.end[2]) ** 2) / (2 * (0.05 * size) ** 2));
-      }
-      s += 0.15 * (h / drags.length);
-    }
-    return s;
-  };
+  const score = (T: Rigid, ps = scoreA, qs = scoreB): number => scoreMotion(T, ps, qs, gA, gB, sigma, drags, size);
 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
@@ -1222,15 +1247,11 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   };
   const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
   const rp0 = rank(prisCands), rr0 = rank(rotCands);
-  let prisT = rigidIdentity(), scorePrismatic = -1;
-  for (const c of rp0.slice(0, 2)) {
-    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'prismatic', 6);
-    const s = score(T);
-    if (s > scorePrismatic) {
-      prisT = T;
-      scorePrismatic = s;
-    }
-  }
+  // The prismatic refinement runs on the helper thread (when there is one) while this one
+  // refines the rotations; the same code and inputs, so the same result either way.
+  const prisStarts = rp0.slice(0, 2).map((c) => c.T);
+  const prisAway = submit({ kind: 'prismatic', pointsA: A.points, pointsB: B.points, tau, starts: prisStarts, refineA, refineB, scoreA, scoreB, sigma, drags, size } satisfies FitJob);
+  const prisHere = prisAway ? undefined : refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
   const centroid = (sel: Uint32Array, X: Float32Array): Vec3 => {
     const c: Vec3 = [0, 0, 0];
     for (const i of sel) for (let k = 0; k < 3; k++) c[k]! += X[3 * i + k]! / sel.length;
@@ -1281,8 +1302,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     return 2 * Math.max(0, dPart / size - 0.03) + 2 * Math.max(0, Math.min(dBody, size) / size - 0.03);
   };
   const revScore = (T: Rigid): number => score(T) - hingePenalty(T);
-  let rigidT = prisT, rigidScore = -1;
-  let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
+  let rigidBest: Rigid | undefined, rigidScore = -1;
   // Rigid refinement of the best candidates, then the revolute refinement of those whose hinge
   // could still win: the hinge penalty of a rigid fit's screw predicts its revolute score
   // within ~0.2 (on held-out cases), so candidates that trail the best revolute score by more
@@ -1293,7 +1313,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
     const s = score(T);
     if (s > rigidScore) {
-      rigidT = T;
+      rigidBest = T;
       rigidScore = s;
     }
     const sc = screwOf(T, nearChanged);
@@ -1301,6 +1321,10 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     const start = rigidRevolute(sc.axis, sc.point, sc.angle);
     rigidFits.push({ T, start, guess: s - hingePenalty(start) });
   }
+  const pris = prisHere ?? (prisAway ? collect<{ T: Rigid; s: number }>() : undefined) ?? refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
+  let prisT = pris.T, scorePrismatic = pris.s;
+  const rigidT = rigidBest ?? prisT;
+  let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
   rigidFits.sort((a, b) => b.guess - a.guess);
   for (const f of rigidFits) {
     if (f.guess < revAdjusted - REVOLUTE_SLACK) break;
