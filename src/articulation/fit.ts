@@ -25,7 +25,7 @@ import type { Vec3 } from '../core/math.js';
 import type { JointEstimate, JointType } from '../core/types.js';
 import { Rng } from '../core/random.js';
 import { PointGrid } from './grid.js';
-import { collect, submit } from './pool.js';
+import { collect, drain, submit } from './pool.js';
 import { type Rigid, kabsch, rigidApply, rigidIdentity, rigidInverse, rigidRevolute, rotationAxisAngle, screwOf } from './rigid.js';
 
 /** A drag hint in 3D: a point on the moving part in the initial state and where it went. */
@@ -1134,6 +1134,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   checkCloud('initial', initial);
   checkCloud('dragged', dragged);
   const rng = new Rng(options.seed ?? 1);
+  drain();
   // The dragged cloud is prepared on the helper thread (once startFitHelper() has started one,
   // and while a core is idle) as this one prepares the initial: the same code, the same result.
   const away = submit({ kind: 'prepare', points: dragged } satisfies FitJob);

@@ -125,6 +125,11 @@ export function helperFree(): boolean {
   return helper !== null && helper.ready && !helper.busy && !failed && spareCore();
 }
 
+/** Takes and drops the answer to a job whose caller threw before collecting it. */
+export function drain(): void {
+  if (helper?.busy) collect();
+}
+
 /** Hands a job to the helper; false when it cannot take one (then do the job yourself). */
 export function submit(job: unknown): boolean {
   const h = helper;
