@@ -1080,6 +1080,13 @@ function snapRevolute(T: Rigid, dir: Vec3, near: Vec3): Rigid {
   return rigidRevolute(d, s.point, s.angle);
 }
 
+/** Indices of the points with no point of `other` within tau (they moved). */
+function changedOf(p: Float32Array, other: PointGrid, tau: number): Uint32Array {
+  const out: number[] = [];
+  for (let i = 0; i < p.length / 3; i++) if (!other.anyWithin(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, tau)) out.push(i);
+  return Uint32Array.from(out);
+}
+
 /** Share of the sampled points a motion explains (both ways), plus the drags' reward. */
 function scoreMotion(T: Rigid, ps: Float32Array, qs: Float32Array, gA: PointGrid, gB: PointGrid, sigma: number, drags: readonly Drag3D[], size: number): number {
   const e = explainedCount(T, ps, gB, sigma) + explainedCount(rigidInverse(T), qs, gA, sigma);
@@ -1114,17 +1121,23 @@ function refinePrismatic(starts: Rigid[], refineA: Float32Array, refineB: Float3
 type FitJob =
   | { kind: 'prepare'; points: Float32Array }
   | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number }
-  | { kind: 'prismatic'; pointsA: Float32Array; pointsB: Float32Array; tau: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; scoreA: Float32Array; scoreB: Float32Array; sigma: number; drags: readonly Drag3D[]; size: number };
+  | { kind: 'changed'; points: Float32Array; other: Float32Array; tau: number }
+  | { kind: 'prismatic'; rigidStart?: Rigid; pointsA: Float32Array; pointsB: Float32Array; tau: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; scoreA: Float32Array; scoreB: Float32Array; sigma: number; drags: readonly Drag3D[]; size: number };
 
 /** Runs one helper job (in fit-worker.ts). */
 export function runFitJob(job: FitJob): unknown {
   if (job.kind === 'prepare') return prepare(job.points);
+  if (job.kind === 'changed') return changedOf(job.points, new PointGrid(job.other, 2 * job.tau), job.tau);
   if (job.kind === 'prismatic') {
     // The same grids as the fit's (same points, same cells), with their own normal caches.
     const grids = (points: Float32Array): Grids => ({ points, index: new Uint32Array(0), spacing: 0, outliers: 0, extent: [0, 0, 0], grid: new PointGrid(points, 2 * job.tau) });
     const GA = grids(job.pointsA), GB = grids(job.pointsB);
     const score = (T: Rigid): number => scoreMotion(T, job.scoreA, job.scoreB, GA.grid, GB.grid, job.sigma, job.drags, job.size);
-    return refinePrismatic(job.starts, job.refineA, job.refineB, GA, GB, new NormalCache(GA), new NormalCache(GB), job.tau, score);
+    const nA = new NormalCache(GA), nB = new NormalCache(GB);
+    const pris = refinePrismatic(job.starts, job.refineA, job.refineB, GA, GB, nA, nB, job.tau, score);
+    // And one rotation candidate's rigid ICP (as in fitJoint's loop).
+    const rigid = job.rigidStart ? icp(job.rigidStart, job.refineA, job.refineB, GA, GB, nA, nB, 2 * job.tau, 'rigid', 5) : undefined;
+    return { ...pris, rigid };
   }
   if (job.kind === 'peaks') return job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
   throw new Error(`unknown fit job ${(job as { kind: string }).kind}`);
@@ -1156,16 +1169,13 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // Change detection.
   // Every nearest-point question from here on is bounded by a few tau: flat grids answer them
   // (cells of 2 tau measured fastest: a 1-2 tau query touches few cells, k-nearest needs one ring).
+  // The dragged state's changed points on the helper thread (when there is one), with its own
+  // grid of the initial state (the same points and cells as gA).
+  const changedAway = submit({ kind: 'changed', points: B.points, other: A.points, tau } satisfies FitJob);
   const gA = new PointGrid(A.points, 2 * tau), gB = new PointGrid(B.points, 2 * tau);
   const GA: Grids = { ...A, grid: gA }, GB: Grids = { ...B, grid: gB };
-  const changedOf = (X: Prepared, other: PointGrid): Uint32Array => {
-    const out: number[] = [];
-    const p = X.points;
-    for (let i = 0; i < p.length / 3; i++) if (!other.anyWithin(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, tau)) out.push(i);
-    return Uint32Array.from(out);
-  };
-  const cA = changedOf(A, gB);
-  const cB = changedOf(B, gA);
+  const cA = changedOf(A.points, gB, tau);
+  const cB = (changedAway ? collect<Uint32Array>() : undefined) ?? changedOf(B.points, gA, tau);
   const nA = A.points.length / 3, nB = B.points.length / 3;
   const minChanged = Math.max(15, 0.004 * Math.min(nA, nB));
   if (cA.length < minChanged && cB.length < minChanged) {
@@ -1251,7 +1261,10 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // The prismatic refinement runs on the helper thread (when there is one) while this one
   // refines the rotations; the same code and inputs, so the same result either way.
   const prisStarts = rp0.slice(0, 2).map((c) => c.T);
-  const prisAway = submit({ kind: 'prismatic', pointsA: A.points, pointsB: B.points, tau, starts: prisStarts, refineA, refineB, scoreA, scoreB, sigma, drags, size } satisfies FitJob);
+  // ...and the fourth rotation candidate's rigid ICP with it.
+  const rigidStarts = rr0.slice(0, 4).map((c) => c.T);
+  const rigidAwayStart = rigidStarts.length === 4 ? rigidStarts[3] : undefined;
+  const prisAway = submit({ kind: 'prismatic', rigidStart: rigidAwayStart, pointsA: A.points, pointsB: B.points, tau, starts: prisStarts, refineA, refineB, scoreA, scoreB, sigma, drags, size } satisfies FitJob);
   const prisHere = prisAway ? undefined : refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
   const centroid = (sel: Uint32Array, X: Float32Array): Vec3 => {
     const c: Vec3 = [0, 0, 0];
@@ -1310,8 +1323,14 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // than REVOLUTE_SLACK cannot win and skip their revolute ICP.
   const REVOLUTE_SLACK = 0.35;
   const rigidFits: Array<{ T: Rigid; start: Rigid; guess: number }> = [];
-  for (const c of rr0.slice(0, 4)) {
-    const T = icp(c.T, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
+  let prisAnswer: { T: Rigid; s: number; rigid?: Rigid } | undefined;
+  for (let k = 0; k < rigidStarts.length; k++) {
+    let T: Rigid | undefined;
+    if (k === 3 && prisAway) {
+      prisAnswer = collect<{ T: Rigid; s: number; rigid?: Rigid }>();
+      T = prisAnswer?.rigid;
+    }
+    T ??= icp(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
     const s = score(T);
     if (s > rigidScore) {
       rigidBest = T;
@@ -1322,7 +1341,8 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     const start = rigidRevolute(sc.axis, sc.point, sc.angle);
     rigidFits.push({ T, start, guess: s - hingePenalty(start) });
   }
-  const pris = prisHere ?? (prisAway ? collect<{ T: Rigid; s: number }>() : undefined) ?? refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
+  if (prisAway && rigidStarts.length < 4) prisAnswer = collect<{ T: Rigid; s: number; rigid?: Rigid }>();
+  const pris = prisHere ?? prisAnswer ?? refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
   let prisT = pris.T, scorePrismatic = pris.s;
   const rigidT = rigidBest ?? prisT;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
