@@ -25,7 +25,7 @@ import type { Vec3 } from '../core/math.js';
 import type { JointEstimate, JointType } from '../core/types.js';
 import { Rng } from '../core/random.js';
 import { PointGrid } from './grid.js';
-import { collect, drain, submit } from './pool.js';
+import { collect, drain, helperFree, submit } from './pool.js';
 import { type Rigid, kabsch, rigidApply, rigidIdentity, rigidInverse, rigidRevolute, rotationAxisAngle, screwOf } from './rigid.js';
 
 /** A drag hint in 3D: a point on the moving part in the initial state and where it went. */
@@ -1121,12 +1121,14 @@ function refinePrismatic(starts: Rigid[], refineA: Float32Array, refineB: Float3
 type FitJob =
   | { kind: 'prepare'; points: Float32Array }
   | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number }
+  | { kind: 'segment'; points: Float32Array; label: Int8Array; tau: number; from: number; to: number }
   | { kind: 'changed'; points: Float32Array; other: Float32Array; tau: number }
   | { kind: 'prismatic'; rigidStart?: Rigid; pointsA: Float32Array; pointsB: Float32Array; tau: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; scoreA: Float32Array; scoreB: Float32Array; sigma: number; drags: readonly Drag3D[]; size: number };
 
 /** Runs one helper job (in fit-worker.ts). */
 export function runFitJob(job: FitJob): unknown {
   if (job.kind === 'prepare') return prepare(job.points);
+  if (job.kind === 'segment') return segmentNeighbours(job.points, new PointGrid(job.points, 2 * job.tau), job.label, job.from, job.to);
   if (job.kind === 'changed') return changedOf(job.points, new PointGrid(job.other, 2 * job.tau), job.tau);
   if (job.kind === 'prismatic') {
     // The same grids as the fit's (same points, same cells), with their own normal caches.
@@ -1463,6 +1465,39 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   };
 }
 
+const SEGMENT_K = 10;
+interface SegmentNeighbours {
+  /** Moving points (label 1) whose 9 nearest are nearly all static: to flip to static. */
+  flip: Int32Array;
+  /** Undecided points (label -1), ascending, and their SEGMENT_K nearest (-1 past the last found). */
+  undecided: Int32Array;
+  nbr: Int32Array;
+}
+
+/** segmentMoving's neighbourhood searches for the points from..to-1. */
+function segmentNeighbours(p: Float32Array, grid: PointGrid, label: Int8Array, from: number, to: number): SegmentNeighbours {
+  const K = SEGMENT_K;
+  const idx = new Int32Array(K);
+  const d2 = new Float64Array(K);
+  const flip: number[] = [];
+  for (let i = from; i < to; i++) {
+    if (label[i] !== 1) continue;
+    const found = grid.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+    let mv = 0;
+    for (let k = 1; k < found; k++) if (label[idx[k]!] !== 0) mv++;
+    if (mv < 3) flip.push(i);
+  }
+  const undecided: number[] = [];
+  for (let i = from; i < to; i++) if (label[i] === -1) undecided.push(i);
+  const nbr = new Int32Array(undecided.length * K).fill(-1);
+  for (let u = 0; u < undecided.length; u++) {
+    const i = undecided[u]!;
+    const found = grid.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
+    for (let k = 0; k < found; k++) nbr[u * K + k] = idx[k]!;
+  }
+  return { flip: Int32Array.from(flip), undecided: Int32Array.from(undecided), nbr };
+}
+
 /**
  * 1 = moving for every kept initial point: explained by T and not by staying put; points that
  * both explain (near a hinge, a drawer bottom sliding along itself) take their neighbours' vote.
@@ -1482,28 +1517,35 @@ function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, change
     if (changed[i]) label[i] = hit ? 1 : 0; // explained by T only, or by neither (occlusion, outlier)
     else label[i] = hit ? -1 : 0;
   }
-  const K = 10;
-  const idx = new Int32Array(K);
-  const d2 = new Float64Array(K);
+  const K = SEGMENT_K;
+  // The neighbourhood searches below, split by work (moving and undecided points) between this
+  // thread and the helper (when there is one, with its own grid of the same points and cells):
+  // each answer depends only on the labels set above, so the split changes nothing.
+  let work = 0;
+  for (let i = 0; i < n; i++) if (label[i] !== 0) work++;
+  let split = n;
+  let away = false;
+  if (work >= 400 && helperFree()) {
+    // The helper takes the points past 55% of the work (it builds its grid first).
+    let seen = 0;
+    split = 0;
+    while (split < n && seen < 0.55 * work) if (label[split++] !== 0) seen++;
+    away = submit({ kind: 'segment', points: p, label, tau, from: split, to: n } satisfies FitJob);
+    if (!away) split = n;
+  }
+  const here = segmentNeighbours(p, A.grid, label, 0, split);
+  const there = away ? (collect<SegmentNeighbours>() ?? segmentNeighbours(p, A.grid, label, split, n)) : undefined;
   // A part is a connected patch: a "moving" point whose neighbours are nearly all static is a
   // static point that happened to miss its re-sampled twin and landed on a surface under T.
-  const flip: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (label[i] !== 1) continue;
-    const found = A.grid.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
-    let mv = 0;
-    for (let k = 1; k < found; k++) if (label[idx[k]!] !== 0) mv++;
-    if (mv < 3) flip.push(i);
-  }
-  for (const i of flip) label[i] = 0;
+  for (const i of here.flip) label[i] = 0;
+  if (there) for (const i of there.flip) label[i] = 0;
   // Undecided points' neighbourhoods, found once for all passes.
-  const undecided: number[] = [];
-  for (let i = 0; i < n; i++) if (label[i] === -1) undecided.push(i);
-  const nbr = new Int32Array(undecided.length * K).fill(-1);
-  for (let u = 0; u < undecided.length; u++) {
-    const i = undecided[u]!;
-    const found = A.grid.knn(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!, K, idx, d2);
-    for (let k = 0; k < found; k++) nbr[u * K + k] = idx[k]!;
+  const undecided = there ? [...here.undecided, ...there.undecided] : Array.from(here.undecided);
+  let nbr = here.nbr;
+  if (there) {
+    nbr = new Int32Array(here.nbr.length + there.nbr.length);
+    nbr.set(here.nbr);
+    nbr.set(there.nbr, here.nbr.length);
   }
   for (let pass = 0; pass < 4; pass++) {
     let changedCount = 0;
