@@ -28,6 +28,7 @@ import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply } from './core/math
 import { Rng } from './core/random.js';
 import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
 import { articulationJson, extractArticulation } from './articulation/extract.js';
+import { startFitHelper } from './articulation/pool.js';
 import { sampleGaussians } from './articulation/sampling.js';
 import { GraphSegmenter } from './drag/graph.js';
 import type { Mask, Segmenter } from './drag/segmenter.js';
@@ -256,6 +257,9 @@ export class PartRMPipeline implements Pipeline {
   ) {}
 
   static async create(options: PipelineOptions = {}): Promise<PartRMPipeline> {
+    // The joint fit's helper thread starts while the model loads (it uses the second core when
+    // one is idle; a pipeline serves many requests, so its start is paid once).
+    const fitHelper = startFitHelper();
     let model: PartRMModel;
     let owns = false;
     if (options.model instanceof PartRMModel) {
@@ -277,6 +281,7 @@ export class PartRMPipeline implements Pipeline {
       model = await PartRMModel.load(manifest, options.session ?? {});
       owns = true;
     }
+    await fitHelper;
     return new PartRMPipeline(model, owns, options.segmenter ?? new GraphSegmenter(), options.extract ?? defaultArticulationStep, options);
   }
 
