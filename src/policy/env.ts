@@ -10,7 +10,7 @@ import { subtreeLinks, urdfLinkPoses } from '../sim/mujoco/urdf-read.js';
 import type { JointInfo } from '../sim/simulator.js';
 import { defaultParams, openingRange } from './derive.js';
 import type { BasePlacement } from './geometry.js';
-import { graspFrame, openingFrame, placeRobot, policyJointValue } from './geometry.js';
+import { backedOff, graspFrame, openingFrame, placeRobot, policyJointValue } from './geometry.js';
 import type { OpeningPolicy } from './types.js';
 
 export interface OpeningEnv {
@@ -62,8 +62,7 @@ export function pathReach(sim: MujocoSimulator, joint: JointInfo, policy: Openin
   for (const flip of [false, true]) {
     const frame0 = graspFrame(policy, flip);
     const f = openingFrame(policy, frame0, q0, q0);
-    const pre = Float64Array.from(f);
-    for (let r = 0; r < 3; r++) pre[r * 4 + 3] = f[r * 4 + 3]! - f[r * 4 + 2]! * policy.params.standoff;
+    const pre = backedOff(f, policy.params.standoff);
     for (const seed of seeds) {
       sim.reset({ [joint.name]: evalRange.closed + REACH_FRACTIONS[0]! * (evalRange.open - evalRange.closed) });
       const start = sim.ikFrom(seed, pre, 80);
@@ -232,8 +231,7 @@ export async function createOpeningEnv(urdfPath: string, jointName: string, poli
     for (const flip of [false, true]) {
       const frame0 = graspFrame(nominal, flip);
       const f = openingFrame(nominal, frame0, q, q);
-      const pre = Float64Array.from(f);
-      for (let r = 0; r < 3; r++) pre[r * 4 + 3] = f[r * 4 + 3]! - f[r * 4 + 2]! * nominal.params.standoff;
+      const pre = backedOff(f, nominal.params.standoff);
       for (const seed of seeds) {
         const start = sim.ikFrom(seed, pre, 150);
         let cur = start.q;

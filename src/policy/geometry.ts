@@ -57,6 +57,13 @@ export function graspFrame(policy: OpeningPolicy, flip = false): Mat4 {
   return m;
 }
 
+/** The pre-grasp frame: `frame` moved back by `standoff` along its approach (z) axis. */
+export function backedOff(frame: Mat4, standoff: number): Mat4 {
+  const f = Float64Array.from(frame);
+  for (let r = 0; r < 3; r++) f[r * 4 + 3] = frame[r * 4 + 3]! - frame[r * 4 + 2]! * standoff;
+  return f;
+}
+
 /**
  * Gripper frame while opening: the grasp frame at joint value 0 moved by the part's motion to
  * `q`; for revolute joints the radial offset is scaled progressively by `arcRadiusScale`
@@ -155,9 +162,7 @@ export function placeRobot(policy: OpeningPolicy, objectPoints: readonly Vec3[] 
     const f = openingFrame(policy, frame, q, q);
     addFrame(f);
     if (i === 0) {
-      const pre = Float64Array.from(f);
-      for (let r = 0; r < 3; r++) pre[r * 4 + 3] = f[r * 4 + 3]! - f[r * 4 + 2]! * Math.max(0.05, policy.params.standoff);
-      addFrame(pre);
+      addFrame(backedOff(f, Math.max(0.05, policy.params.standoff)));
     }
   }
   const centre = vec3.scale(tcps.reduce((a, p) => vec3.add(a, p), [0, 0, 0] as Vec3), 1 / tcps.length);

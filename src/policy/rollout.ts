@@ -23,7 +23,7 @@ import { dlsStep, IK_LAMBDA, poseError } from '../sim/mujoco/ik.js';
 import { PANDA_FINGER_BODIES } from '../sim/mujoco/scene.js';
 import type { JointInfo } from '../sim/simulator.js';
 import { openingRange } from './derive.js';
-import { graspFrame, openingFrame, policyJointValue } from './geometry.js';
+import { backedOff, graspFrame, openingFrame, policyJointValue } from './geometry.js';
 import type { OpeningPolicy } from './types.js';
 
 export const SLIP_DISTANCE = 0.03;
@@ -176,11 +176,7 @@ export function runRollout(
     }
     return left && right;
   };
-  const preOf = (g: Mat4): Mat4 => {
-    const f = Float64Array.from(g);
-    for (let r = 0; r < 3; r++) f[r * 4 + 3] = g[r * 4 + 3]! - g[r * 4 + 2]! * p.standoff;
-    return f;
-  };
+  const preOf = (g: Mat4): Mat4 => backedOff(g, p.standoff);
 
   for (let t = 0; pullStart < 0 || t < pullStart + tPull + tHold; t = sim.time()) {
     let phase: string;
