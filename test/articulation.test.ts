@@ -149,19 +149,38 @@ for (const c of FIT_CASES) {
 }
 
 test('fitJoint gives the same result with and without its helper thread', async () => {
+  // A door, and a drawer with drag hints and both states segmented (every helper job kind).
   const c = makeCase('storage_furniture', 11);
-  const alone = fitJoint(c.initial, c.dragged); // before the helper is ready: all on this thread
+  const d = makeCase('storage_furniture', 15);
+  assert.equal(d.truth.type, 'prismatic');
+  const drags = [0, 1, 2].map((j) => {
+    let i = 0;
+    for (let seen = 0; i < d.initialMoving.length; i++) if (d.initialMoving[i] && seen++ === 40 * j) break;
+    const start: Vec3 = [d.initial[3 * i]!, d.initial[3 * i + 1]!, d.initial[3 * i + 2]!];
+    const end: Vec3 = [start[0] + d.truth.axis[0] * d.truth.motion, start[1] + d.truth.axis[1] * d.truth.motion, start[2] + d.truth.axis[2] * d.truth.motion];
+    return { start, end };
+  });
+  const fits = [
+    () => fitJoint(c.initial, c.dragged),
+    () => fitJoint(d.initial, d.dragged, { drags, segmentDragged: true }),
+  ];
+  const alone = fits.map((f) => f()); // before the helper is ready: all on this thread
   assert.equal(await startFitHelper(), true, 'the helper thread starts');
   const before = process.env.PARTRM_FIT_THREADS;
   process.env.PARTRM_FIT_THREADS = '2'; // use it even on a loaded machine
   try {
-    const jobs = helperJobs();
-    const helped = fitJoint(c.initial, c.dragged);
-    assert.ok(helperJobs() > jobs, 'the helper took part');
-    assert.deepEqual(helped.transform, alone.transform);
-    assert.deepEqual(helped.keptDragged, alone.keptDragged);
-    assert.deepEqual(helped.movingIndices, alone.movingIndices);
-    assert.deepEqual(helped.stats, alone.stats);
+    fits.forEach((f, k) => {
+      const jobs = helperJobs();
+      const helped = f();
+      assert.ok(helperJobs() > jobs, 'the helper took part');
+      assert.equal(helped.type, alone[k]!.type);
+      assert.deepEqual(helped.transform, alone[k]!.transform);
+      assert.deepEqual(helped.axis, alone[k]!.axis);
+      assert.deepEqual(helped.keptDragged, alone[k]!.keptDragged);
+      assert.deepEqual(helped.movingIndices, alone[k]!.movingIndices);
+      assert.deepEqual(helped.movingIndicesDragged, alone[k]!.movingIndicesDragged);
+      assert.deepEqual(helped.stats, alone[k]!.stats);
+    });
   } finally {
     if (before === undefined) delete process.env.PARTRM_FIT_THREADS;
     else process.env.PARTRM_FIT_THREADS = before;

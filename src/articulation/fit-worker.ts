@@ -5,11 +5,16 @@ import { runFitJob } from './fit.js';
 const { ctl, port } = workerData as { ctl: Int32Array; port: MessagePort };
 Atomics.store(ctl, 0, 1);
 parentPort!.postMessage('ready');
-let seen = 0;
+// Jobs are answered one by one in the order posted ([1] counts the posted ones, [2] the answered).
+let done = 0;
 for (;;) {
-  Atomics.wait(ctl, 1, seen);
-  seen = Atomics.load(ctl, 1);
-  const m = receiveMessageOnPort(port);
+  const posted = Atomics.load(ctl, 1);
+  if (posted === done) {
+    Atomics.wait(ctl, 1, posted);
+    continue;
+  }
+  let m = receiveMessageOnPort(port);
+  for (let spin = 0; !m && spin < 1000; spin++) m = receiveMessageOnPort(port);
   let answer: { ok?: unknown; error?: string };
   try {
     answer = { ok: runFitJob(m?.message) };
@@ -17,6 +22,7 @@ for (;;) {
     answer = { error: String(e) };
   }
   port.postMessage(answer);
-  Atomics.store(ctl, 2, seen);
+  done++;
+  Atomics.store(ctl, 2, done);
   Atomics.notify(ctl, 2);
 }

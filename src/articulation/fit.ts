@@ -846,19 +846,35 @@ function objectFrame(dirs: Vec3[], points: Float32Array, sel: Uint32Array): Vec3
 
 type Model = 'rigid' | 'prismatic' | 'revolute';
 
-/** Lazily computed unoriented normals of a prepared cloud (only matched points ever need one). */
+/** A NormalCache's arrays, in shared memory when the helper thread shares them. */
+interface NormalStore {
+  normals: Float32Array;
+  done: Uint8Array;
+}
+
+function normalStore(n: number, shared: boolean): NormalStore {
+  if (!shared) return { normals: new Float32Array(3 * n), done: new Uint8Array(n) };
+  return { normals: new Float32Array(new SharedArrayBuffer(12 * n)), done: new Uint8Array(new SharedArrayBuffer(n)) };
+}
+
+/**
+ * Lazily computed unoriented normals of a prepared cloud (only matched points ever need one).
+ * The fit and its helper thread may share one store: a normal depends only on the point and the
+ * cloud (the same grid either side), so whichever thread computes it first stores the same
+ * numbers; `done` is set atomically after them.
+ */
 class NormalCache {
   private readonly normals: Float32Array;
   private readonly done: Uint8Array;
   private readonly idx = new Int32Array(20);
   private readonly d2 = new Float64Array(20);
-  constructor(private readonly X: Grids) {
-    this.normals = new Float32Array(X.points.length);
-    this.done = new Uint8Array(X.points.length / 3);
+  constructor(private readonly X: Grids, store: NormalStore = normalStore(X.points.length / 3, false)) {
+    this.normals = store.normals;
+    this.done = store.done;
   }
   /** Index into `normals` of point i's normal (computed on first use). */
   at(i: number): number {
-    if (!this.done[i]) {
+    if (Atomics.load(this.done, i) === 0) {
       // Same computation as normalsOf(points, [i], tree, 20), without its allocations.
       const points = this.X.points;
       const tp = this.X.grid.points;
@@ -879,7 +895,7 @@ class NormalCache {
       this.normals[3 * i] = n[0];
       this.normals[3 * i + 1] = n[1];
       this.normals[3 * i + 2] = n[2];
-      this.done[i] = 1;
+      Atomics.store(this.done, i, 1);
     }
     return 3 * i;
   }
@@ -1117,39 +1133,185 @@ function refinePrismatic(starts: Rigid[], refineA: Float32Array, refineB: Float3
   return { T: prisT, s: scorePrismatic };
 }
 
-/** Work the helper thread (pool.ts) can do for a fit. */
+/** The inputs of the prismatic stage (candidates, ranking, refinement; see prismaticStage). */
+interface PrismaticInputs {
+  voteA: Float32Array;
+  voteB: Float32Array;
+  cell: number;
+  tinyA: Float32Array;
+  tinyB: Float32Array;
+  coarseA: Float32Array;
+  coarseB: Float32Array;
+  refineA: Float32Array;
+  refineB: Float32Array;
+  scoreA: Float32Array;
+  scoreB: Float32Array;
+  tau: number;
+  sigma: number;
+  size: number;
+  drags: readonly Drag3D[];
+}
+
+/**
+ * Scores of candidate motions on small subsets, best first (long lists cut to 12 on the tiny ones
+ * first). `known` holds scores already computed (by the helper) per candidate, NaN where not.
+ */
+function rankCandidates(cs: Rigid[], score: (T: Rigid, ps: Float32Array, qs: Float32Array) => number, tinyA: Float32Array, tinyB: Float32Array, coarseA: Float32Array, coarseB: Float32Array, known?: { tiny: Float64Array; coarse: Float64Array }): Array<{ T: Rigid; s: number }> {
+  const tinyOf = (k: number): number => {
+    const s = known?.tiny[k];
+    return s !== undefined && !Number.isNaN(s) ? s : score(cs[k]!, tinyA, tinyB);
+  };
+  const coarseOf = (k: number): number => {
+    const s = known?.coarse[k];
+    return s !== undefined && !Number.isNaN(s) ? s : score(cs[k]!, coarseA, coarseB);
+  };
+  let pool = cs.map((_, k) => k);
+  if (cs.length > 12) pool = pool.map((k) => ({ k, s: tinyOf(k) })).sort((a, b) => b.s - a.s).slice(0, 12).map((c) => c.k);
+  return pool.map((k) => ({ T: cs[k]!, s: coarseOf(k) })).sort((a, b) => b.s - a.s);
+}
+
+/** What a 'peaks' job also needs to score its candidates for rankCandidates. */
+interface RankInputs {
+  fit: number;
+  tinyA: Float32Array;
+  tinyB: Float32Array;
+  coarseA: Float32Array;
+  coarseB: Float32Array;
+  sigma: number;
+  size: number;
+  drags: readonly Drag3D[];
+}
+
+/** Pure translation candidates: the vote's peaks, plus the drags' mean displacement. */
+function prismaticCandidates(x: PrismaticInputs): Rigid[] {
+  const prisCands: Rigid[] = translationPeaks(rigidIdentity().r, x.voteA, x.voteB, x.cell, 1.5 * x.size, 3).map((t) => ({ r: rigidIdentity().r, t }));
+  if (x.drags.length > 0) {
+    const m: Vec3 = [0, 0, 0];
+    for (const d of x.drags) for (let k = 0; k < 3; k++) m[k]! += (d.end[k]! - d.start[k]!) / x.drags.length;
+    prisCands.push({ r: rigidIdentity().r, t: m });
+  }
+  return prisCands;
+}
+
+interface PrismaticResult {
+  /** How many candidates there were (for the stats). */
+  candidates: number;
+  T: Rigid;
+  s: number;
+  /** The final refinement on the score subsets (before snapping), when asked for. */
+  final?: { T: Rigid; s: number };
+}
+
+/**
+ * The prismatic model's candidates, ranking, ICP refinement of the best two and, with `final`,
+ * the final refinement on the score subsets: it depends on nothing the rotations find, so the
+ * helper runs all of it at once.
+ */
+function prismaticStage(x: PrismaticInputs, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache, final: boolean): PrismaticResult {
+  const score = (T: Rigid, ps = x.scoreA, qs = x.scoreB): number => scoreMotion(T, ps, qs, GA.grid, GB.grid, x.sigma, x.drags, x.size);
+  const cands = prismaticCandidates(x);
+  const starts = rankCandidates(cands, score, x.tinyA, x.tinyB, x.coarseA, x.coarseB).slice(0, 2).map((c) => c.T);
+  const pris: PrismaticResult = { candidates: cands.length, ...refinePrismatic(starts, x.refineA, x.refineB, GA, GB, nA, nB, x.tau, (T) => score(T)) };
+  if (final) pris.final = finalPrismatic(pris.T, x.scoreA, x.scoreB, GA, GB, nA, nB, x.tau, (T) => score(T));
+  return pris;
+}
+
+/** The final prismatic ICP on the score subsets and its score. */
+function finalPrismatic(T0: Rigid, scoreA: Float32Array, scoreB: Float32Array, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache, tau: number, score: (T: Rigid) => number): { T: Rigid; s: number } {
+  const T = icp(T0, scoreA, scoreB, GA, GB, nA, nB, 1.5 * tau, 'prismatic', 8);
+  return { T, s: score(T) };
+}
+
+/** Work the helper thread (pool.ts) can do for a fit. Jobs with `fit` use the helper's state of that fit (see helperState). */
 type FitJob =
   | { kind: 'prepare'; points: Float32Array }
-  | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number }
-  | { kind: 'segment'; points: Float32Array; label: Int8Array; tau: number; from: number; to: number }
-  | { kind: 'changed'; points: Float32Array; other: Float32Array; tau: number }
-  | { kind: 'prismatic'; rigidStart?: Rigid; pointsA: Float32Array; pointsB: Float32Array; tau: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; scoreA: Float32Array; scoreB: Float32Array; sigma: number; drags: readonly Drag3D[]; size: number };
+  | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number; rank?: RankInputs }
+  | { kind: 'segment'; fit: number; dragged: boolean; label: Int8Array; from: number; to: number }
+  | { kind: 'changed'; fit: number; points: Float32Array; other: Float32Array; tau: number; normalsA: NormalStore; normalsB: NormalStore }
+  | { kind: 'prismatic'; fit: number; inputs: PrismaticInputs }
+  | { kind: 'rigid'; fit: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; tau: number }
+  | { kind: 'prismaticFinal'; fit: number; T: Rigid; inputs: PrismaticInputs };
+
+/**
+ * The helper's copy of one fit's clouds (sent once, with the 'changed' job), grids (the same
+ * points and cells as the caller's: the same answers) and normal caches (the same normals).
+ */
+interface HelperState {
+  fit: number;
+  GA: Grids;
+  GB: Grids;
+  nA: NormalCache;
+  nB: NormalCache;
+}
+let helperState: HelperState | undefined;
+
+function stateOf(fit: number): HelperState {
+  const st = helperState;
+  if (!st || st.fit !== fit) throw new Error(`fit helper: no state for fit ${fit}`);
+  return st;
+}
 
 /** Runs one helper job (in fit-worker.ts). */
 export function runFitJob(job: FitJob): unknown {
   if (job.kind === 'prepare') return prepare(job.points);
-  if (job.kind === 'segment') return segmentNeighbours(job.points, new PointGrid(job.points, 2 * job.tau), job.label, job.from, job.to);
-  if (job.kind === 'changed') return changedOf(job.points, new PointGrid(job.other, 2 * job.tau), job.tau);
-  if (job.kind === 'prismatic') {
-    // The same grids as the fit's (same points, same cells), with their own normal caches.
+  if (job.kind === 'changed') {
     const grids = (points: Float32Array): Grids => ({ points, index: new Uint32Array(0), spacing: 0, outliers: 0, extent: [0, 0, 0], grid: new PointGrid(points, 2 * job.tau) });
-    const GA = grids(job.pointsA), GB = grids(job.pointsB);
-    const score = (T: Rigid): number => scoreMotion(T, job.scoreA, job.scoreB, GA.grid, GB.grid, job.sigma, job.drags, job.size);
-    const nA = new NormalCache(GA), nB = new NormalCache(GB);
-    const pris = refinePrismatic(job.starts, job.refineA, job.refineB, GA, GB, nA, nB, job.tau, score);
-    // And one rotation candidate's rigid ICP (as in fitJoint's loop).
-    const rigid = job.rigidStart ? icp(job.rigidStart, job.refineA, job.refineB, GA, GB, nA, nB, 2 * job.tau, 'rigid', 5) : undefined;
-    return { ...pris, rigid };
+    helperState = undefined;
+    const GA = grids(job.other);
+    const out = changedOf(job.points, GA.grid, job.tau);
+    const GB = grids(job.points);
+    helperState = { fit: job.fit, GA, GB, nA: new NormalCache(GA, job.normalsA), nB: new NormalCache(GB, job.normalsB) };
+    return out;
   }
-  if (job.kind === 'peaks') return job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
+  if (job.kind === 'segment') {
+    const st = stateOf(job.fit);
+    const G = job.dragged ? st.GB : st.GA;
+    return segmentNeighbours(G.points, G.grid, job.label, job.from, job.to);
+  }
+  if (job.kind === 'prismatic') {
+    const st = stateOf(job.fit);
+    return prismaticStage(job.inputs, st.GA, st.GB, st.nA, st.nB, false);
+  }
+  if (job.kind === 'prismaticFinal') {
+    const st = stateOf(job.fit);
+    const x = job.inputs;
+    return finalPrismatic(job.T, x.scoreA, x.scoreB, st.GA, st.GB, st.nA, st.nB, x.tau, (T) => scoreMotion(T, x.scoreA, x.scoreB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size));
+  }
+  if (job.kind === 'rigid') {
+    const st = stateOf(job.fit);
+    return job.starts.map((T) => icp(T, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, 2 * job.tau, 'rigid', 5));
+  }
+  if (job.kind === 'peaks') {
+    const peaks = job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
+    const x = job.rank;
+    if (!x) return { peaks };
+    // Both rank scores of these candidates (in the order fitJoint lists them).
+    const st = stateOf(x.fit);
+    const tiny: number[] = [], coarse: number[] = [];
+    peaks.forEach((ts, k) => {
+      for (const t of ts) {
+        const T: Rigid = { r: job.rotations[k]!, t };
+        tiny.push(scoreMotion(T, x.tinyA, x.tinyB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size));
+        coarse.push(scoreMotion(T, x.coarseA, x.coarseB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size));
+      }
+    });
+    return { peaks, tiny, coarse };
+  }
   throw new Error(`unknown fit job ${(job as { kind: string }).kind}`);
 }
+
+/** Share of the rotations whose votes this thread counts while the helper runs the prismatic stage first. */
+const VOTES_HERE = 0.65;
+
+/** Numbers the fits of this thread (the helper keeps one fit's state). */
+let fitCount = 0;
 
 export function fitJoint(initial: Float32Array, dragged: Float32Array, options: FitOptions = {}): JointFit {
   checkCloud('initial', initial);
   checkCloud('dragged', dragged);
   const rng = new Rng(options.seed ?? 1);
   drain();
+  const fit = ++fitCount;
   // The dragged cloud is prepared on the helper thread (once startFitHelper() has started one,
   // and while a core is idle) as this one prepares the initial: the same code, the same result.
   const away = submit({ kind: 'prepare', points: dragged } satisfies FitJob);
@@ -1173,7 +1335,10 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // (cells of 2 tau measured fastest: a 1-2 tau query touches few cells, k-nearest needs one ring).
   // The dragged state's changed points on the helper thread (when there is one), with its own
   // grid of the initial state (the same points and cells as gA).
-  const changedAway = submit({ kind: 'changed', points: B.points, other: A.points, tau } satisfies FitJob);
+  // The normal caches are shared with the helper when it takes this job (and so this fit's later ones).
+  const useHelper = helperFree();
+  const storeA = normalStore(A.points.length / 3, useHelper), storeB = normalStore(B.points.length / 3, useHelper);
+  const changedAway = useHelper && submit({ kind: 'changed', fit, points: B.points, other: A.points, tau, normalsA: storeA, normalsB: storeB } satisfies FitJob);
   const gA = new PointGrid(A.points, 2 * tau), gB = new PointGrid(B.points, 2 * tau);
   const GA: Grids = { ...A, grid: gA }, GB: Grids = { ...B, grid: gB };
   const cA = changedOf(A.points, gB, tau);
@@ -1183,7 +1348,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   if (cA.length < minChanged && cB.length < minChanged) {
     fail(`no motion between the states: only ${cA.length} initial and ${cB.length} dragged points moved by more than ${tau.toPrecision(3)} (expected a part that moved)`);
   }
-  const normalsA = new NormalCache(GA), normalsB = new NormalCache(GB);
+  const normalsA = new NormalCache(GA, storeA), normalsB = new NormalCache(GB, storeB);
 
   // Subsets for voting and scoring.
   const vA = subsample(cA, 110, rng), vB = subsample(cB, 110, rng);
@@ -1196,11 +1361,27 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // Candidate rotations: about the object's dominant surface directions and about the cross
   // products of the changed regions' dominant normals (a door's face normal before x after).
   const allA = subsample(iota(nA), 1000, rng);
+  // Every later subset is drawn now (in the same order from the same stream): the prismatic
+  // stage below needs them before the frame is known.
+  const frameSel = subsample(allA, 300, rng);
+  const coarseA = gather(A.points, subsample(sA, 120, rng)), coarseB = gather(B.points, subsample(sB, 120, rng));
+  // Long candidate lists are first cut to the best 12 on 40 + 40 points (at most the best 4 are
+  // refined; on held-out cases the cut never dropped one of them). Its own random stream keeps
+  // every other subset as it was.
+  const preRng = new Rng((options.seed ?? 1) + 1);
+  const tinyA = gather(A.points, subsample(sA, 40, preRng)), tinyB = gather(B.points, subsample(sB, 40, preRng));
+  const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
+  const cell = Math.max(2 * tau, 0.02 * size);
+  // The whole prismatic stage (candidates, ranking, refinement and the final refinement) on the
+  // helper thread when it holds this fit's clouds (it took the changed points), while this one
+  // finds the rotations; the same code and inputs, so the same results either way.
+  const prisInputs: PrismaticInputs = { voteA, voteB, cell, tinyA, tinyB, coarseA, coarseB, refineA, refineB, scoreA, scoreB, tau, sigma, size, drags };
+  const prisAway = changedAway && submit({ kind: 'prismatic', fit, inputs: prisInputs } satisfies FitJob);
   // Face normals for the frame from fixed-radius neighbourhoods a bit wider than 30 neighbours:
   // smoother than k-nearest normals, so the frame (which snapped hinges and slides follow) is
   // more precise (held-out median axis error 0.85 -> 0.4 deg), and no k-nearest selection.
   const nAll = normalsWithin(A.points, allA, gA, 1.6 * kthNeighbourDistance(A.points, allA, gA, 30, 16), 30);
-  const frame = objectFrame(dominantDirections(nAll, 3), A.points, subsample(allA, 300, rng));
+  const frame = objectFrame(dominantDirections(nAll, 3), A.points, frameSel);
   // The ICP normal caches compute the same 20-neighbour normals; ICP reuses these.
   const nrmA = normalsA.gather(vA), nrmB = normalsB.gather(vB);
   const axes: Vec3[] = [...frame];
@@ -1214,19 +1395,31 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   }
   const rotations: Float64Array[] = [];
   for (const a of axes) for (const ang of angleCandidates(a, nrmA, nrmB, 2)) if (Math.abs(ang) > 0.02) rotations.push(rotationAxisAngle(a, ang));
-  const cell = Math.max(2 * tau, 0.02 * size);
-  const prisCands: Rigid[] = translationPeaks(rigidIdentity().r, voteA, voteB, cell, 1.5 * size, 3).map((t) => ({ r: rigidIdentity().r, t }));
   const rotCands: Rigid[] = [];
+  let prisAnswer: PrismaticResult | undefined;
+  let rotKnown: { tiny: Float64Array; coarse: Float64Array } | undefined;
   {
     // The later half of the rotations' votes on the helper thread (when there is one), the
     // rest here; the candidates keep their order either way.
-    const half = rotations.length >> 1;
-    const away = rotations.length >= 4 && submit({ kind: 'peaks', rotations: rotations.slice(half), ps: voteA, qs: voteB, cell, maxShift: 1.5 * size, peaks: 2 } satisfies FitJob);
+    // With the prismatic stage ahead of them, the helper takes fewer.
+    const half = prisAway ? Math.round(VOTES_HERE * rotations.length) : rotations.length >> 1;
+    const rankIn: RankInputs | undefined = prisAway ? { fit, tinyA, tinyB, coarseA, coarseB, sigma, size, drags } : undefined;
+    const away = rotations.length >= 4 && half < rotations.length && submit({ kind: 'peaks', rotations: rotations.slice(half), ps: voteA, qs: voteB, cell, maxShift: 1.5 * size, peaks: 2, rank: rankIn } satisfies FitJob);
     const here = rotations.slice(0, away ? half : rotations.length).map((R) => translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2));
-    const there = away ? (collect<Vec3[][]>() ?? rotations.slice(half).map((R) => translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2))) : [];
+    // (The prismatic stage's answer comes first: the helper answers in order.)
+    if (prisAway) prisAnswer = collect<PrismaticResult>();
+    const answer = away ? collect<{ peaks: Vec3[][]; tiny?: number[]; coarse?: number[] }>() : undefined;
+    const there = away ? (answer?.peaks ?? rotations.slice(half).map((R) => translationPeaks(R, voteA, voteB, cell, 1.5 * size, 2))) : [];
     [...here, ...there].forEach((ts, k) => {
       for (const t of ts) rotCands.push({ r: rotations[k]!, t });
     });
+    if (answer?.tiny && answer.coarse) {
+      // The helper's candidates come last (before the drags' one): their rank scores are known.
+      const from = rotCands.length - answer.tiny.length;
+      rotKnown = { tiny: new Float64Array(rotCands.length).fill(NaN), coarse: new Float64Array(rotCands.length).fill(NaN) };
+      rotKnown.tiny.set(answer.tiny, from);
+      rotKnown.coarse.set(answer.coarse, from);
+    }
   }
   if (drags.length >= 3) {
     const s = new Float64Array(drags.length * 3), e = new Float64Array(drags.length * 3);
@@ -1240,34 +1433,18 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       // Degenerate drags (collinear): the translation candidate below still helps.
     }
   }
-  if (drags.length > 0) {
-    const m: Vec3 = [0, 0, 0];
-    for (const d of drags) for (let k = 0; k < 3; k++) m[k]! += (d.end[k]! - d.start[k]!) / drags.length;
-    prisCands.push({ r: rigidIdentity().r, t: m });
-  }
 
   // Coarse score on small subsets, refine the best few of each model.
-  const coarseA = gather(A.points, subsample(sA, 120, rng)), coarseB = gather(B.points, subsample(sB, 120, rng));
-  // Long candidate lists are first cut to the best 12 on 40 + 40 points (at most the best 4 are
-  // refined; on held-out cases the cut never dropped one of them). Its own random stream keeps
-  // every other subset as it was.
-  const preRng = new Rng((options.seed ?? 1) + 1);
-  const tinyA = gather(A.points, subsample(sA, 40, preRng)), tinyB = gather(B.points, subsample(sB, 40, preRng));
-  const rank = (cs: Rigid[]) => {
-    let pool = cs;
-    if (cs.length > 12) pool = cs.map((T) => ({ T, s: score(T, tinyA, tinyB) })).sort((a, b) => b.s - a.s).slice(0, 12).map((c) => c.T);
-    return pool.map((T) => ({ T, s: score(T, coarseA, coarseB) })).sort((a, b) => b.s - a.s);
-  };
-  const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
-  const rp0 = rank(prisCands), rr0 = rank(rotCands);
-  // The prismatic refinement runs on the helper thread (when there is one) while this one
-  // refines the rotations; the same code and inputs, so the same result either way.
-  const prisStarts = rp0.slice(0, 2).map((c) => c.T);
-  // ...and the fourth rotation candidate's rigid ICP with it.
+  const rr0 = rankCandidates(rotCands, score, tinyA, tinyB, coarseA, coarseB, rotKnown);
+  // The third and fourth rotation candidates' rigid ICP on the helper thread (when it holds this
+  // fit's clouds) while this one refines the first two.
   const rigidStarts = rr0.slice(0, 4).map((c) => c.T);
-  const rigidAwayStart = rigidStarts.length === 4 ? rigidStarts[3] : undefined;
-  const prisAway = submit({ kind: 'prismatic', rigidStart: rigidAwayStart, pointsA: A.points, pointsB: B.points, tau, starts: prisStarts, refineA, refineB, scoreA, scoreB, sigma, drags, size } satisfies FitJob);
-  const prisHere = prisAway ? undefined : refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
+  const RIGID_HERE = 2;
+  const rigidAway = changedAway && rigidStarts.length > RIGID_HERE && submit({ kind: 'rigid', fit, starts: rigidStarts.slice(RIGID_HERE), refineA, refineB, tau } satisfies FitJob);
+  // The prismatic stage's final refinement (needed unless the rotation wins clearly) goes next
+  // on the helper: it runs while this thread refines the hinge.
+  const pris = prisAnswer ?? prismaticStage(prisInputs, GA, GB, normalsA, normalsB, false);
+  const prisFinalAway = changedAway && submit({ kind: 'prismaticFinal', fit, T: pris.T, inputs: prisInputs } satisfies FitJob);
   const centroid = (sel: Uint32Array, X: Float32Array): Vec3 => {
     const c: Vec3 = [0, 0, 0];
     for (const i of sel) for (let k = 0; k < 3; k++) c[k]! += X[3 * i + k]! / sel.length;
@@ -1325,13 +1502,11 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // than REVOLUTE_SLACK cannot win and skip their revolute ICP.
   const REVOLUTE_SLACK = 0.35;
   const rigidFits: Array<{ T: Rigid; start: Rigid; guess: number }> = [];
-  let prisAnswer: { T: Rigid; s: number; rigid?: Rigid } | undefined;
+  let rigidAnswer: Rigid[] | undefined;
   for (let k = 0; k < rigidStarts.length; k++) {
     let T: Rigid | undefined;
-    if (k === 3 && prisAway) {
-      prisAnswer = collect<{ T: Rigid; s: number; rigid?: Rigid }>();
-      T = prisAnswer?.rigid;
-    }
+    if (k === RIGID_HERE && rigidAway) rigidAnswer = collect<Rigid[]>();
+    if (k >= RIGID_HERE) T = rigidAnswer?.[k - RIGID_HERE];
     T ??= icp(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
     const s = score(T);
     if (s > rigidScore) {
@@ -1343,8 +1518,6 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     const start = rigidRevolute(sc.axis, sc.point, sc.angle);
     rigidFits.push({ T, start, guess: s - hingePenalty(start) });
   }
-  if (prisAway && rigidStarts.length < 4) prisAnswer = collect<{ T: Rigid; s: number; rigid?: Rigid }>();
-  const pris = prisHere ?? prisAnswer ?? refinePrismatic(prisStarts, refineA, refineB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
   let prisT = pris.T, scorePrismatic = pris.s;
   const rigidT = rigidBest ?? prisT;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
@@ -1386,8 +1559,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // rotation already wins by far more, it cannot change the type and is skipped.
   const clearlyRevolute = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.25;
   if (!clearlyRevolute) {
-    prisT = icp(prisT, scoreA, scoreB, GA, GB, normalsA, normalsB, 1.5 * tau, 'prismatic', 8);
-    scorePrismatic = score(prisT);
+    const fin = (prisFinalAway ? collect<{ T: Rigid; s: number }>() : undefined) ?? finalPrismatic(prisT, scoreA, scoreB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
+    prisT = fin.T;
+    scorePrismatic = fin.s;
     // Drawers slide along a main direction too.
     const t = prisT.t;
     const len = norm(t);
@@ -1407,14 +1581,16 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // Prismatic unless the rotation is real: a visible angle and clearly more points explained.
   const type: JointType = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.03 ? 'revolute' : 'prismatic';
   const T = type === 'revolute' ? revT : prisT;
+  // (An answer not needed: the helper must be done with it before it takes the next job.)
+  if (prisFinalAway && clearlyRevolute) collect();
 
   // Moving points (initial cloud indices).
-  const moving = segmentMoving(GA, gB, T, tau, cA);
+  const moving = segmentMoving(GA, gB, T, tau, cA, changedAway ? { fit, dragged: false } : undefined);
   const movingIdx: number[] = [];
   for (let i = 0; i < moving.length; i++) if (moving[i]) movingIdx.push(A.index[i]!);
   const movingIdxB: number[] = [];
   if (options.segmentDragged) {
-    const movingB = segmentMoving(GB, gA, rigidInverse(T), tau, cB);
+    const movingB = segmentMoving(GB, gA, rigidInverse(T), tau, cB, changedAway ? { fit, dragged: true } : undefined);
     for (let i = 0; i < movingB.length; i++) if (movingB[i]) movingIdxB.push(B.index[i]!);
   }
   const movingSel = iota(moving.length).filter((i) => moving[i] === 1);
@@ -1456,7 +1632,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       changedDragged: cB.length,
       outliersInitial: A.outliers,
       outliersDragged: B.outliers,
-      candidates: prisCands.length + rotCands.length,
+      candidates: pris.candidates + rotCands.length,
       explained,
       rigidAngle,
       scorePrismatic,
@@ -1502,7 +1678,7 @@ function segmentNeighbours(p: Float32Array, grid: PointGrid, label: Int8Array, f
  * 1 = moving for every kept initial point: explained by T and not by staying put; points that
  * both explain (near a hinge, a drawer bottom sliding along itself) take their neighbours' vote.
  */
-function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, changedA: Uint32Array): Uint8Array {
+function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, changedA: Uint32Array, shared?: { fit: number; dragged: boolean }): Uint8Array {
   const p = A.points;
   const n = p.length / 3;
   // Change detection already asked whether each point has a twin within tau in the other state.
@@ -1525,12 +1701,12 @@ function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, change
   for (let i = 0; i < n; i++) if (label[i] !== 0) work++;
   let split = n;
   let away = false;
-  if (work >= 400 && helperFree()) {
+  if (shared && work >= 400 && helperFree()) {
     // The helper takes the points past 55% of the work (it builds its grid first).
     let seen = 0;
     split = 0;
     while (split < n && seen < 0.55 * work) if (label[split++] !== 0) seen++;
-    away = submit({ kind: 'segment', points: p, label, tau, from: split, to: n } satisfies FitJob);
+    away = submit({ kind: 'segment', fit: shared.fit, dragged: shared.dragged, label, from: split, to: n } satisfies FitJob);
     if (!away) split = n;
   }
   const here = segmentNeighbours(p, A.grid, label, 0, split);

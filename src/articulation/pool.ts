@@ -20,11 +20,15 @@ interface Helper {
   worker: Worker;
   ctl: Int32Array;
   port: MessagePort;
+  /** Jobs posted so far. */
   seq: number;
+  /** Answers taken so far (seq - taken jobs are out: queued or running, answered in order). */
+  taken: number;
   ready: boolean;
-  /** A job is out and its answer not taken yet. */
-  busy: boolean;
 }
+
+/** At most this many jobs out at once (the helper runs them in order). */
+const MAX_OUT = 2;
 
 let helper: Helper | null = null;
 let starting: Promise<boolean> | null = null;
@@ -71,7 +75,7 @@ export function startFitHelper(): Promise<boolean> {
       const ctl = new Int32Array(new SharedArrayBuffer(16));
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(e.eval ? e.src : new URL(e.src), { eval: e.eval, workerData: { ctl, port: port2 }, transferList: [port2], stdout: false, stderr: false });
-      const h: Helper = { worker, ctl, port: port1, seq: 0, ready: false, busy: false };
+      const h: Helper = { worker, ctl, port: port1, seq: 0, taken: 0, ready: false };
       worker.unref();
       port1.unref();
       worker.once('message', () => {
@@ -120,21 +124,20 @@ function spareCore(): boolean {
   return spare;
 }
 
-/** Whether the helper can take a job now. */
+/** Whether the helper can take a job now (it may still be running earlier ones: they go first). */
 export function helperFree(): boolean {
-  return helper !== null && helper.ready && !helper.busy && !failed && spareCore();
+  return helper !== null && helper.ready && helper.seq - helper.taken < MAX_OUT && !failed && spareCore();
 }
 
-/** Takes and drops the answer to a job whose caller threw before collecting it. */
+/** Takes and drops the answers to jobs whose caller threw (or did not need them) before collecting. */
 export function drain(): void {
-  if (helper?.busy) collect();
+  while (helper && helper.seq > helper.taken) collect();
 }
 
 /** Hands a job to the helper; false when it cannot take one (then do the job yourself). */
 export function submit(job: unknown): boolean {
   const h = helper;
   if (!h || !helperFree()) return false;
-  h.busy = true;
   h.port.postMessage(job);
   h.seq++;
   Atomics.store(h.ctl, POSTED, h.seq);
@@ -143,23 +146,24 @@ export function submit(job: unknown): boolean {
 }
 
 /**
- * The answer to the last submitted job (waits for it); undefined when the helper failed on it
- * (then do the job yourself).
+ * The answer to the oldest submitted job not collected yet (waits for it); undefined when the
+ * helper failed on it (then do the job yourself).
  */
 export function collect<T>(): T | undefined {
   const h = helper;
-  if (!h || !h.busy) return undefined;
+  if (!h || h.seq === h.taken) return undefined;
   // Bounded waits: a helper that died mid-job must not hang the fit.
-  for (let waited = 0; Atomics.load(h.ctl, ANSWERED) !== h.seq; waited++) {
+  const want = h.taken + 1;
+  for (let waited = 0, got = Atomics.load(h.ctl, ANSWERED); got < want; waited++, got = Atomics.load(h.ctl, ANSWERED)) {
     if (waited >= 100) {
       failed = true;
       helper = null;
       void h.worker.terminate();
       return undefined;
     }
-    Atomics.wait(h.ctl, ANSWERED, Atomics.load(h.ctl, ANSWERED), 100);
+    Atomics.wait(h.ctl, ANSWERED, got, 100);
   }
-  h.busy = false;
+  h.taken = want;
   let r = receiveMessageOnPort(h.port);
   for (let spin = 0; !r && spin < 1000; spin++) r = receiveMessageOnPort(h.port);
   const m = r?.message as { ok?: T; error?: string } | undefined;
