@@ -1222,15 +1222,62 @@ function finalPrismatic(T0: Rigid, scoreA: Float32Array, scoreB: Float32Array, G
   return { T, s: score(T) };
 }
 
+/**
+ * A hinge touches its part: penalise axes far from every changed point of either state (the
+ * refine subsets). This separates the true motion from the flipped ones that thin, symmetric
+ * parts (lids, door slabs) otherwise explain almost as well. And a hinge joins the part to the
+ * body: static points must lie near the axis too, within the part's span along it.
+ * `hingeDistances` is scratch space for the larger of the point sets.
+ */
+function hingePenaltyOf(T: Rigid, refineA: Float32Array, refineB: Float32Array, staticPts: Float32Array, tau: number, size: number, hingeDistances: Float64Array): number {
+  const sc = screwOf(T);
+  const u = sc.axis, o = sc.point;
+  let lo = Infinity, hi = -Infinity;
+  // Robust "nearest": the k-th smallest distance (k = 2% of the points, at least 3), so a few
+  // stray changed points near a wrong axis cannot make it look like a hinge.
+  const nearest = (X: Float32Array, span: boolean): number => {
+    let m = 0;
+    for (let i = 0; i < X.length; i += 3) {
+      const w0 = X[i]! - o[0], w1 = X[i + 1]! - o[1], w2 = X[i + 2]! - o[2];
+      const d = w0 * u[0] + w1 * u[1] + w2 * u[2];
+      if (span && (d < lo || d > hi)) continue;
+      if (!span) {
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
+      }
+      hingeDistances[m++] = Math.hypot(w0 - d * u[0], w1 - d * u[1], w2 - d * u[2]);
+    }
+    if (m === 0) return Infinity;
+    const ds = hingeDistances.subarray(0, m).sort();
+    return ds[Math.min(m - 1, Math.max(2, Math.floor(0.02 * m)))]!;
+  };
+  // Points within tau / angle of the axis move less than tau and are not "changed", so the
+  // changed points of a true hinge's part start that far from the axis.
+  const gap = tau / Math.max(sc.angle, 1e-3);
+  const dPart = Math.max(0, Math.min(nearest(refineA, false), nearest(refineB, false)) - gap);
+  const dBody = staticPts.length > 0 ? nearest(staticPts, true) : 0;
+  return 2 * Math.max(0, dPart / size - 0.03) + 2 * Math.max(0, Math.min(dBody, size) / size - 0.03);
+}
+
+/** A rigid candidate's ICP, its score and (unless it barely rotates) its hinge start and guessed revolute score. */
+interface RigidFit {
+  T: Rigid;
+  s: number;
+  start?: Rigid;
+  guess?: number;
+}
+
 /** Work the helper thread (pool.ts) can do for a fit. Jobs with `fit` use the helper's state of that fit (see helperState). */
 type FitJob =
   | { kind: 'prepare'; points: Float32Array }
   | { kind: 'peaks'; rotations: Float64Array[]; ps: Float32Array; qs: Float32Array; cell: number; maxShift: number; peaks: number; rank?: RankInputs }
   | { kind: 'segment'; fit: number; dragged: boolean; label: Int8Array; from: number; to: number }
+  | { kind: 'segmentLabels'; fit: number; dragged: boolean; T: Rigid; tau: number; changed: Uint8Array; label: Int8Array; from: number; to: number }
   | { kind: 'changed'; fit: number; points: Float32Array; other: Float32Array; tau: number; normalsA: NormalStore; normalsB: NormalStore }
   | { kind: 'prismatic'; fit: number; inputs: PrismaticInputs }
-  | { kind: 'rigid'; fit: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; tau: number }
-  | { kind: 'prismaticFinal'; fit: number; T: Rigid; inputs: PrismaticInputs };
+  | { kind: 'rigid'; fit: number; starts: Rigid[]; refineA: Float32Array; refineB: Float32Array; staticPts: Float32Array; nearChanged: Vec3; inputs: PrismaticInputs }
+  | { kind: 'prismaticFinal'; fit: number; T: Rigid; inputs: PrismaticInputs }
+  | { kind: 'revolute'; fit: number; start: Rigid; refineA: Float32Array; refineB: Float32Array; tau: number };
 
 /**
  * The helper's copy of one fit's clouds (sent once, with the 'changed' job), grids (the same
@@ -1263,6 +1310,13 @@ export function runFitJob(job: FitJob): unknown {
     helperState = { fit: job.fit, GA, GB, nA: new NormalCache(GA, job.normalsA), nB: new NormalCache(GB, job.normalsB) };
     return out;
   }
+  if (job.kind === 'segmentLabels') {
+    // Written into the caller's shared label array.
+    const st = stateOf(job.fit);
+    const G = job.dragged ? st.GB : st.GA, other = job.dragged ? st.GA : st.GB;
+    labelPoints(G.points, other.grid, job.T, job.tau, job.changed, job.label, job.from, job.to);
+    return true;
+  }
   if (job.kind === 'segment') {
     const st = stateOf(job.fit);
     const G = job.dragged ? st.GB : st.GA;
@@ -1277,9 +1331,22 @@ export function runFitJob(job: FitJob): unknown {
     const x = job.inputs;
     return finalPrismatic(job.T, x.scoreA, x.scoreB, st.GA, st.GB, st.nA, st.nB, x.tau, (T) => scoreMotion(T, x.scoreA, x.scoreB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size));
   }
+  if (job.kind === 'revolute') {
+    const st = stateOf(job.fit);
+    return icp(job.start, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, 1.5 * job.tau, 'revolute', 5);
+  }
   if (job.kind === 'rigid') {
     const st = stateOf(job.fit);
-    return job.starts.map((T) => icp(T, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, 2 * job.tau, 'rigid', 5));
+    const x = job.inputs;
+    const buf = new Float64Array(Math.max(job.refineA.length, job.refineB.length, job.staticPts.length) / 3);
+    return job.starts.map((T0): RigidFit => {
+      const T = icp(T0, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, 2 * x.tau, 'rigid', 5);
+      const s = scoreMotion(T, x.scoreA, x.scoreB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size);
+      const sc = screwOf(T, job.nearChanged);
+      if (sc.angle < 1e-3) return { T, s };
+      const start = rigidRevolute(sc.axis, sc.point, sc.angle);
+      return { T, s, start, guess: s - hingePenaltyOf(start, job.refineA, job.refineB, job.staticPts, x.tau, x.size, buf) };
+    });
   }
   if (job.kind === 'peaks') {
     const peaks = job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
@@ -1440,11 +1507,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // fit's clouds) while this one refines the first two.
   const rigidStarts = rr0.slice(0, 4).map((c) => c.T);
   const RIGID_HERE = 2;
-  const rigidAway = changedAway && rigidStarts.length > RIGID_HERE && submit({ kind: 'rigid', fit, starts: rigidStarts.slice(RIGID_HERE), refineA, refineB, tau } satisfies FitJob);
-  // The prismatic stage's final refinement (needed unless the rotation wins clearly) goes next
-  // on the helper: it runs while this thread refines the hinge.
   const pris = prisAnswer ?? prismaticStage(prisInputs, GA, GB, normalsA, normalsB, false);
-  const prisFinalAway = changedAway && submit({ kind: 'prismaticFinal', fit, T: pris.T, inputs: prisInputs } satisfies FitJob);
   const centroid = (sel: Uint32Array, X: Float32Array): Vec3 => {
     const c: Vec3 = [0, 0, 0];
     for (const i of sel) for (let k = 0; k < 3; k++) c[k]! += X[3 * i + k]! / sel.length;
@@ -1464,36 +1527,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
     for (let i = 0; i < nA; i += step) if (!changed[i]) unchanged.push(i);
   }
   const staticPts = gather(A.points, Uint32Array.from(unchanged));
+  const rigidAway = changedAway && rigidStarts.length > RIGID_HERE && submit({ kind: 'rigid', fit, starts: rigidStarts.slice(RIGID_HERE), refineA, refineB, staticPts, nearChanged, inputs: prisInputs } satisfies FitJob);
   const hingeDistances = new Float64Array(Math.max(refineA.length, refineB.length, staticPts.length) / 3);
-  const hingePenalty = (T: Rigid): number => {
-    const sc = screwOf(T);
-    const u = sc.axis, o = sc.point;
-    let lo = Infinity, hi = -Infinity;
-    // Robust "nearest": the k-th smallest distance (k = 2% of the points, at least 3), so a few
-    // stray changed points near a wrong axis cannot make it look like a hinge.
-    const nearest = (X: Float32Array, span: boolean): number => {
-      let m = 0;
-      for (let i = 0; i < X.length; i += 3) {
-        const w0 = X[i]! - o[0], w1 = X[i + 1]! - o[1], w2 = X[i + 2]! - o[2];
-        const d = w0 * u[0] + w1 * u[1] + w2 * u[2];
-        if (span && (d < lo || d > hi)) continue;
-        if (!span) {
-          if (d < lo) lo = d;
-          if (d > hi) hi = d;
-        }
-        hingeDistances[m++] = Math.hypot(w0 - d * u[0], w1 - d * u[1], w2 - d * u[2]);
-      }
-      if (m === 0) return Infinity;
-      const ds = hingeDistances.subarray(0, m).sort();
-      return ds[Math.min(m - 1, Math.max(2, Math.floor(0.02 * m)))]!;
-    };
-    // Points within tau / angle of the axis move less than tau and are not "changed", so the
-    // changed points of a true hinge's part start that far from the axis.
-    const gap = tau / Math.max(sc.angle, 1e-3);
-    const dPart = Math.max(0, Math.min(nearest(refineA, false), nearest(refineB, false)) - gap);
-    const dBody = staticPts.length > 0 ? nearest(staticPts, true) : 0;
-    return 2 * Math.max(0, dPart / size - 0.03) + 2 * Math.max(0, Math.min(dBody, size) / size - 0.03);
-  };
+  const hingePenalty = (T: Rigid): number => hingePenaltyOf(T, refineA, refineB, staticPts, tau, size, hingeDistances);
   const revScore = (T: Rigid): number => score(T) - hingePenalty(T);
   let rigidBest: Rigid | undefined, rigidScore = -1;
   // Rigid refinement of the best candidates, then the revolute refinement of those whose hinge
@@ -1502,29 +1538,44 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // than REVOLUTE_SLACK cannot win and skip their revolute ICP.
   const REVOLUTE_SLACK = 0.35;
   const rigidFits: Array<{ T: Rigid; start: Rigid; guess: number }> = [];
-  let rigidAnswer: Rigid[] | undefined;
+  let rigidAnswer: RigidFit[] | undefined;
   for (let k = 0; k < rigidStarts.length; k++) {
-    let T: Rigid | undefined;
-    if (k === RIGID_HERE && rigidAway) rigidAnswer = collect<Rigid[]>();
-    if (k >= RIGID_HERE) T = rigidAnswer?.[k - RIGID_HERE];
-    T ??= icp(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
-    const s = score(T);
-    if (s > rigidScore) {
-      rigidBest = T;
-      rigidScore = s;
+    if (k === RIGID_HERE && rigidAway) rigidAnswer = collect<RigidFit[]>();
+    let r = k >= RIGID_HERE ? rigidAnswer?.[k - RIGID_HERE] : undefined;
+    if (!r) {
+      const T = icp(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
+      r = { T, s: score(T) };
+      const sc = screwOf(T, nearChanged);
+      if (sc.angle >= 1e-3) {
+        r.start = rigidRevolute(sc.axis, sc.point, sc.angle);
+        r.guess = r.s - hingePenalty(r.start);
+      }
     }
-    const sc = screwOf(T, nearChanged);
-    if (sc.angle < 1e-3) continue;
-    const start = rigidRevolute(sc.axis, sc.point, sc.angle);
-    rigidFits.push({ T, start, guess: s - hingePenalty(start) });
+    if (r.s > rigidScore) {
+      rigidBest = r.T;
+      rigidScore = r.s;
+    }
+    if (r.start) rigidFits.push({ T: r.T, start: r.start, guess: r.guess! });
   }
   let prisT = pris.T, scorePrismatic = pris.s;
   const rigidT = rigidBest ?? prisT;
   let revT = prisT, scoreRevolute = -1, revAdjusted = -Infinity;
   rigidFits.sort((a, b) => b.guess - a.guess);
-  for (const f of rigidFits) {
+  // The helper refines the second hinge candidate in case it is needed (while this thread refines
+  // the first), then the prismatic stage's final refinement (needed unless the rotation wins
+  // clearly) while this thread refines the hinge.
+  const revAway = changedAway && rigidFits.length >= 2 && submit({ kind: 'revolute', fit, start: rigidFits[1]!.start, refineA, refineB, tau } satisfies FitJob);
+  const prisFinalAway = changedAway && submit({ kind: 'prismaticFinal', fit, T: pris.T, inputs: prisInputs } satisfies FitJob);
+  let revTaken = !revAway;
+  for (let u = 0; u < rigidFits.length; u++) {
+    const f = rigidFits[u]!;
     if (f.guess < revAdjusted - REVOLUTE_SLACK) break;
-    const R = icp(f.start, refineA, refineB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 5);
+    let R: Rigid | undefined;
+    if (u === 1 && !revTaken) {
+      R = collect<Rigid>();
+      revTaken = true;
+    }
+    R ??= icp(f.start, refineA, refineB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 5);
     const adj = revScore(R);
     if (adj > revAdjusted) {
       revAdjusted = adj;
@@ -1559,6 +1610,8 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // rotation already wins by far more, it cannot change the type and is skipped.
   const clearlyRevolute = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.25;
   if (!clearlyRevolute) {
+    if (!revTaken) collect(); // (answers come in order)
+    revTaken = true;
     const fin = (prisFinalAway ? collect<{ T: Rigid; s: number }>() : undefined) ?? finalPrismatic(prisT, scoreA, scoreB, GA, GB, normalsA, normalsB, tau, (T) => score(T));
     prisT = fin.T;
     scorePrismatic = fin.s;
@@ -1582,6 +1635,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const type: JointType = revAngle > (3 * Math.PI) / 180 && scoreRevolute > scorePrismatic + 0.03 ? 'revolute' : 'prismatic';
   const T = type === 'revolute' ? revT : prisT;
   // (An answer not needed: the helper must be done with it before it takes the next job.)
+  if (!revTaken) collect();
   if (prisFinalAway && clearlyRevolute) collect();
 
   // Moving points (initial cloud indices).
@@ -1674,6 +1728,21 @@ function segmentNeighbours(p: Float32Array, grid: PointGrid, label: Int8Array, f
   return { flip: Int32Array.from(flip), undecided: Int32Array.from(undecided), nbr };
 }
 
+/** This thread's share of segmentMoving's neighbourhood searches when the helper takes the rest. */
+const SEGMENT_HERE = 0.48;
+
+/** segmentMoving's labels of the points from..to-1: 1 moving, 0 static, -1 undecided. */
+function labelPoints(p: Float32Array, treeB: PointGrid, T: Rigid, tau: number, changed: Uint8Array, label: Int8Array, from: number, to: number): void {
+  const r = T.r, t = T.t;
+  for (let i = from; i < to; i++) {
+    const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
+    // Only "within tau or not" matters, so the searches stop at tau.
+    const hit = treeB.anyWithin(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], tau);
+    if (changed[i]) label[i] = hit ? 1 : 0; // explained by T only, or by neither (occlusion, outlier)
+    else label[i] = hit ? -1 : 0;
+  }
+}
+
 /**
  * 1 = moving for every kept initial point: explained by T and not by staying put; points that
  * both explain (near a hinge, a drawer bottom sliding along itself) take their neighbours' vote.
@@ -1682,17 +1751,16 @@ function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, change
   const p = A.points;
   const n = p.length / 3;
   // Change detection already asked whether each point has a twin within tau in the other state.
-  const changed = new Uint8Array(n);
+  // Both in shared memory when the helper takes part: it labels the later half of the points
+  // (with its own grids of the same points and cells) as this thread labels the rest.
+  const share = shared !== undefined && n >= 800 && helperFree();
+  const changed = new Uint8Array(share ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
   for (const i of changedA) changed[i] = 1;
-  const label = new Int8Array(n); // 1 moving, 0 static, -1 undecided
-  const r = T.r, t = T.t;
-  for (let i = 0; i < n; i++) {
-    const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
-    // Only "within tau or not" matters, so the searches stop at tau.
-    const hit = treeB.anyWithin(r[0]! * x + r[1]! * y + r[2]! * z + t[0], r[3]! * x + r[4]! * y + r[5]! * z + t[1], r[6]! * x + r[7]! * y + r[8]! * z + t[2], tau);
-    if (changed[i]) label[i] = hit ? 1 : 0; // explained by T only, or by neither (occlusion, outlier)
-    else label[i] = hit ? -1 : 0;
-  }
+  const label = new Int8Array(share ? new SharedArrayBuffer(n) : new ArrayBuffer(n)); // 1 moving, 0 static, -1 undecided
+  const half = n >> 1;
+  const labelsAway = share && submit({ kind: 'segmentLabels', fit: shared.fit, dragged: shared.dragged, T, tau, changed, label, from: half, to: n } satisfies FitJob);
+  labelPoints(p, treeB, T, tau, changed, label, 0, labelsAway ? half : n);
+  if (labelsAway && collect<boolean>() !== true) labelPoints(p, treeB, T, tau, changed, label, half, n);
   const K = SEGMENT_K;
   // The neighbourhood searches below, split by work (moving and undecided points) between this
   // thread and the helper (when there is one, with its own grid of the same points and cells):
@@ -1702,10 +1770,10 @@ function segmentMoving(A: Grids, treeB: PointGrid, T: Rigid, tau: number, change
   let split = n;
   let away = false;
   if (shared && work >= 400 && helperFree()) {
-    // The helper takes the points past 55% of the work (it builds its grid first).
+    // The helper takes the points past 48% of the work.
     let seen = 0;
     split = 0;
-    while (split < n && seen < 0.55 * work) if (label[split++] !== 0) seen++;
+    while (split < n && seen < SEGMENT_HERE * work) if (label[split++] !== 0) seen++;
     away = submit({ kind: 'segment', fit: shared.fit, dragged: shared.dragged, label, from: split, to: n } satisfies FitJob);
     if (!away) split = n;
   }
