@@ -1198,22 +1198,17 @@ interface PrismaticResult {
   candidates: number;
   T: Rigid;
   s: number;
-  /** The final refinement on the score subsets (before snapping), when asked for. */
-  final?: { T: Rigid; s: number };
 }
 
 /**
- * The prismatic model's candidates, ranking, ICP refinement of the best two and, with `final`,
- * the final refinement on the score subsets: it depends on nothing the rotations find, so the
- * helper runs all of it at once.
+ * The prismatic model's candidates, ranking and ICP refinement of the best two: it depends on
+ * nothing the rotations find, so the helper runs all of it at once.
  */
-function prismaticStage(x: PrismaticInputs, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache, final: boolean): PrismaticResult {
+function prismaticStage(x: PrismaticInputs, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache): PrismaticResult {
   const score = (T: Rigid, ps = x.scoreA, qs = x.scoreB): number => scoreMotion(T, ps, qs, GA.grid, GB.grid, x.sigma, x.drags, x.size);
   const cands = prismaticCandidates(x);
   const starts = rankCandidates(cands, score, x.tinyA, x.tinyB, x.coarseA, x.coarseB).slice(0, 2).map((c) => c.T);
-  const pris: PrismaticResult = { candidates: cands.length, ...refinePrismatic(starts, x.refineA, x.refineB, GA, GB, nA, nB, x.tau, (T) => score(T)) };
-  if (final) pris.final = finalPrismatic(pris.T, x.scoreA, x.scoreB, GA, GB, nA, nB, x.tau, (T) => score(T));
-  return pris;
+  return { candidates: cands.length, ...refinePrismatic(starts, x.refineA, x.refineB, GA, GB, nA, nB, x.tau, (T) => score(T)) };
 }
 
 /** The final prismatic ICP on the score subsets and its score. */
@@ -1324,7 +1319,7 @@ export function runFitJob(job: FitJob): unknown {
   }
   if (job.kind === 'prismatic') {
     const st = stateOf(job.fit);
-    return prismaticStage(job.inputs, st.GA, st.GB, st.nA, st.nB, false);
+    return prismaticStage(job.inputs, st.GA, st.GB, st.nA, st.nB);
   }
   if (job.kind === 'prismaticFinal') {
     const st = stateOf(job.fit);
@@ -1439,9 +1434,9 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   const tinyA = gather(A.points, subsample(sA, 40, preRng)), tinyB = gather(B.points, subsample(sB, 40, preRng));
   const refineA = gather(A.points, subsample(sA, 180, rng)), refineB = gather(B.points, subsample(sB, 180, rng));
   const cell = Math.max(2 * tau, 0.02 * size);
-  // The whole prismatic stage (candidates, ranking, refinement and the final refinement) on the
-  // helper thread when it holds this fit's clouds (it took the changed points), while this one
-  // finds the rotations; the same code and inputs, so the same results either way.
+  // The prismatic stage (candidates, ranking, refinement; its final refinement comes later) on
+  // the helper thread when it holds this fit's clouds (it took the changed points), while this
+  // one finds the rotations; the same code and inputs, so the same results either way.
   const prisInputs: PrismaticInputs = { voteA, voteB, cell, tinyA, tinyB, coarseA, coarseB, refineA, refineB, scoreA, scoreB, tau, sigma, size, drags };
   const prisAway = changedAway && submit({ kind: 'prismatic', fit, inputs: prisInputs } satisfies FitJob);
   // Face normals for the frame from fixed-radius neighbourhoods a bit wider than 30 neighbours:
@@ -1507,7 +1502,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   // fit's clouds) while this one refines the first two.
   const rigidStarts = rr0.slice(0, 4).map((c) => c.T);
   const RIGID_HERE = 2;
-  const pris = prisAnswer ?? prismaticStage(prisInputs, GA, GB, normalsA, normalsB, false);
+  const pris = prisAnswer ?? prismaticStage(prisInputs, GA, GB, normalsA, normalsB);
   const centroid = (sel: Uint32Array, X: Float32Array): Vec3 => {
     const c: Vec3 = [0, 0, 0];
     for (const i of sel) for (let k = 0; k < 3; k++) c[k]! += X[3 * i + k]! / sel.length;
