@@ -264,109 +264,7 @@ export class PointGrid {
    * result is exact (the same as KdTree.knn's up to the order of exact ties).
    */
   knn(x: number, y: number, z: number, k: number, outIdx: Int32Array, outD2: Float64Array): number {
-    for (let i = 0; i < k; i++) {
-      outIdx[i] = -1;
-      outD2[i] = Infinity;
-    }
-    const n = this.ids.length;
-    if (n === 0 || k <= 0) return 0;
-    const h = this.h, nx = this.nx, ny = this.ny, nz = this.nz;
-    const cx = Math.min(nx - 1, Math.max(0, Math.floor((x - this.lo0) * this.inv)));
-    const cy = Math.min(ny - 1, Math.max(0, Math.floor((y - this.lo1) * this.inv)));
-    const cz = Math.min(nz - 1, Math.max(0, Math.floor((z - this.lo2) * this.inv)));
-    // Distance from the query to its own cell's faces that have cells beyond them (a hair short).
-    const e = 1e-6 * h;
-    let m = Infinity;
-    if (cx > 0) m = Math.min(m, x - (this.lo0 + cx * h));
-    if (cx < nx - 1) m = Math.min(m, this.lo0 + (cx + 1) * h - x);
-    if (cy > 0) m = Math.min(m, y - (this.lo1 + cy * h));
-    if (cy < ny - 1) m = Math.min(m, this.lo1 + (cy + 1) * h - y);
-    if (cz > 0) m = Math.min(m, z - (this.lo2 + cz * h));
-    if (cz < nz - 1) m = Math.min(m, this.lo2 + (cz + 1) * h - z);
-    m = Math.max(0, m - e);
-    const maxRing = Math.max(cx, nx - 1 - cx, cy, ny - 1 - cy, cz, nz - 1 - cz);
-    const q = this.xyz, cs = this.cellStart;
-    let worst = Infinity;
-    // Rings 0 and 1 first, cells nearest-first along each axis (own, the nearer neighbour, the
-    // farther one): the k-th distance shrinks early, and a row or slab whose gap already
-    // exceeds it ends its loop (the gaps along each list only grow).
-    {
-      const ax = this.near3(x, cx, this.lo0, nx, this.bx), ay = this.near3(y, cy, this.lo1, ny, this.by), az = this.near3(z, cz, this.lo2, nz, this.bz);
-      for (let a = 0; a < ax; a++) {
-        const ix = this.bx[a]!;
-        const gx = PointGrid.gap2(x, ix, this.lo0, h);
-        if (gx >= worst) break;
-        for (let b = 0; b < ay; b++) {
-          const iy = this.by[b]!;
-          const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
-          if (gxy >= worst) break;
-          const row = (ix * ny + iy) * nz;
-          for (let c = 0; c < az; c++) {
-            const iz = this.bz[c]!;
-            if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= worst) break;
-            const cell = row + iz;
-            for (let i = cs[cell]!, end = cs[cell + 1]!; i < end; i++) {
-              const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
-              const d2 = dx * dx + dy * dy + dz * dz;
-              if (d2 < worst) {
-                let j = k - 1;
-                while (j > 0 && outD2[j - 1]! > d2) {
-                  outD2[j] = outD2[j - 1]!;
-                  outIdx[j] = outIdx[j - 1]!;
-                  j--;
-                }
-                outD2[j] = d2;
-                outIdx[j] = i;
-                worst = outD2[k - 1]!;
-              }
-            }
-          }
-        }
-      }
-      const g = h + m;
-      if (worst <= g * g) return this.finishKnn(k, outIdx);
-    }
-    for (let ring = 2; ring <= maxRing; ring++) {
-      const x0 = Math.max(0, cx - ring), x1 = Math.min(nx - 1, cx + ring);
-      const y0 = Math.max(0, cy - ring), y1 = Math.min(ny - 1, cy + ring);
-      const z0 = Math.max(0, cz - ring), z1 = Math.min(nz - 1, cz + ring);
-      for (let ix = x0; ix <= x1; ix++) {
-        const onX = ix === cx - ring || ix === cx + ring;
-        const gx = PointGrid.gap2(x, ix, this.lo0, h);
-        if (gx >= worst) continue;
-        for (let iy = y0; iy <= y1; iy++) {
-          const onXY = onX || iy === cy - ring || iy === cy + ring;
-          const gxy = gx + PointGrid.gap2(y, iy, this.lo1, h);
-          if (gxy >= worst) continue;
-          const row = (ix * ny + iy) * nz;
-          // Only the ring's shell: interior cells were scanned by earlier rings.
-          const step = onXY ? 1 : Math.max(1, 2 * ring);
-          for (let iz = z0; iz <= z1; iz += iz === cz - ring && !onXY ? step : 1) {
-            if (!onXY && iz !== cz - ring && iz !== cz + ring) continue;
-            if (gxy + PointGrid.gap2(z, iz, this.lo2, h) >= worst) continue;
-            const cell = row + iz;
-            for (let i = cs[cell]!, end = cs[cell + 1]!; i < end; i++) {
-              const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
-              const d2 = dx * dx + dy * dy + dz * dz;
-              if (d2 < worst) {
-                let j = k - 1;
-                while (j > 0 && outD2[j - 1]! > d2) {
-                  outD2[j] = outD2[j - 1]!;
-                  outIdx[j] = outIdx[j - 1]!;
-                  j--;
-                }
-                outD2[j] = d2;
-                outIdx[j] = i;
-                worst = outD2[k - 1]!;
-              }
-            }
-          }
-        }
-      }
-      const g = ring * h + m;
-      if (worst <= g * g) break;
-    }
-    return this.finishKnn(k, outIdx);
+    return this.knnUnlessNear(x, y, z, k, -1, outIdx, outD2);
   }
 
   /**
@@ -376,7 +274,8 @@ export class PointGrid {
    * sum to at most sumBound, the true k nearest do too. A point on a dense surface stops after
    * its own cell or two. Likewise it returns -2 once they are known to sum to more than
    * `farBound` (all points within some radius seen, too few of them near): a floater in empty
-   * space stops without searching ever wider rings.
+   * space stops without searching ever wider rings. A negative sumBound and an infinite farBound
+   * make it the exact knn (which is how knn runs).
    */
   knnUnlessNear(x: number, y: number, z: number, k: number, sumBound: number, outIdx: Int32Array, outD2: Float64Array, farBound = Infinity): number {
     for (let i = 0; i < k; i++) {
@@ -437,7 +336,7 @@ export class PointGrid {
               }
             }
             // The k nearest found so far bound the true ones from above, one by one.
-            if (worst < Infinity && worst !== checked) {
+            if (sumBound >= 0 && worst < Infinity && worst !== checked) {
               checked = worst;
               let sum = 0;
               for (let j = 1; j < k; j++) sum += Math.sqrt(outD2[j]!);
@@ -448,7 +347,7 @@ export class PointGrid {
       }
       const g = h + m;
       if (worst <= g * g) return this.finishKnn(k, outIdx);
-      if (this.beyond(k, outD2, g) > farBound) return -2;
+      if (farBound < Infinity && this.beyond(k, outD2, g) > farBound) return -2;
     }
     for (let ring = 2; ring <= maxRing; ring++) {
       const x0 = Math.max(0, cx - ring), x1 = Math.min(nx - 1, cx + ring);
@@ -489,7 +388,7 @@ export class PointGrid {
       }
       const g = ring * h + m;
       if (worst <= g * g) break;
-      if (this.beyond(k, outD2, g) > farBound) return -2;
+      if (farBound < Infinity && this.beyond(k, outD2, g) > farBound) return -2;
     }
     return this.finishKnn(k, outIdx);
   }
