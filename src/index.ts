@@ -15,6 +15,7 @@ export { serializeUrdf, type UrdfRobot } from './urdf/document.js';
 export { readGaussianPly, writeGaussianPly, readPointPly, writePointPly, isGaussianPly } from './gaussians/ply.js';
 export { extractArticulation, writeArticulationOutputs, articulationJson, type ArticulationExtraction, type ExtractArticulationInput } from './articulation/extract.js';
 export { fitJoint, type JointFit, type FitOptions, type Drag3D } from './articulation/fit.js';
+export { startFitHelper } from './articulation/pool.js';
 export { sampleGaussians, sampleMesh } from './articulation/sampling.js';
 export { extractMesh, meshToObj, meshoptReady } from './articulation/mesh.js';
 export { renderArticulatedUrdf, writeArticulatedUrdf, type ArticulatedUrdfSpec } from './urdf/writer.js';
