@@ -564,7 +564,7 @@ function angleCandidates(a: Vec3, np: Float32Array, nq: Float32Array, peaks = 2)
   return out;
 }
 
-/** Open-addressing integer hash map (key -> count) for vote histograms; no allocation per vote. */
+/** Open-addressing integer hash map (key -> count) for sparse voxel counts; no allocation per insert. */
 class VoteMap {
   private keys: Int32Array;
   private vals: Int32Array;
@@ -616,23 +616,6 @@ class VoteMap {
       this.vals[i] = 0;
     }
     this.size = 0;
-  }
-  get capacity(): number {
-    return this.keys.length;
-  }
-  /** The largest count. */
-  maxValue(): number {
-    let m = 0;
-    for (let u = 0; u < this.size; u++) m = Math.max(m, this.vals[this.used[u]!]!);
-    return m;
-  }
-  /** Entries with a count of at least `min`, visited in table order. */
-  forEachAtLeast(min: number, f: (k: number, v: number) => void): void {
-    let m = 0;
-    const sel = new Int32Array(this.size);
-    for (let u = 0; u < this.size; u++) if (this.vals[this.used[u]!]! >= min) sel[m++] = this.used[u]!;
-    const s = sel.subarray(0, m).sort();
-    for (let u = 0; u < m; u++) f(this.keys[s[u]!]!, this.vals[s[u]!]!);
   }
 }
 
