@@ -6,6 +6,9 @@
  * Steps (timings under these names):
  *   propagate  segment the part under each operator drag start, sample N drags on it (src/drag)
  *   predict    PartRM ONNX model on the image and the N drags: initial + dragged GaussianSets
+ *   joint      both predicted states rendered from the input camera (coverage + depth), the part
+ *              mask and the operator's drags -> joint type, axis, origin and motion
+ *              (src/articulation/drag-joint.ts; `joint: 'fit'` skips it for the free two-state fit)
  *   sample     10k points per state, opacity-weighted, drawn inside the Gaussians (src/articulation
  *              sampling); 3D drag hints from the splatter image (Gaussian i of both states comes
  *              from the same pixel, so the Gaussian under a drag start gives start and end in 3D)
@@ -22,12 +25,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Camera } from './core/camera.js';
+import { type Camera, scaleIntrinsics } from './core/camera.js';
 import { encodePngRgba, writeFileAtomic, type RgbaImage } from './core/image.js';
-import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply } from './core/math.js';
+import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply, transformDirection, transformPoint, transformPoints, vec3 } from './core/math.js';
 import { Rng } from './core/random.js';
 import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
-import { articulationJson, extractArticulation } from './articulation/extract.js';
+import { type DepthView, type DragJointFit, fitJointToDrags, labelPointsByView } from './articulation/drag-joint.js';
+import { type KnownJoint, articulationJson, extractArticulation } from './articulation/extract.js';
 import { startFitHelper } from './articulation/pool.js';
 import { sampleGaussians } from './articulation/sampling.js';
 import { GraphSegmenter } from './drag/graph.js';
@@ -90,6 +94,8 @@ export interface ExtractionInput {
   /** Deterministic seed. */
   seed: number;
   signal?: AbortSignal;
+  /** The joint from the `joint` step with the initial points' part labels (absent with `joint: 'fit'`). */
+  joint?: KnownJoint;
 }
 
 export interface ExtractionOutput {
@@ -112,6 +118,14 @@ export interface PipelineOptions {
   extract?: ArticulationStep;
   /** Drag sampling's preference for mask pixels near the click (see `PropagateOptions.locality`; default 0.3, 0 = uniform as PartRM). */
   locality?: number;
+  /**
+   * How the joint is found: 'drags' (default) chooses among drawer/door/lid joint hypotheses of the
+   * part's box by the operator's drags and the renders of both predicted states
+   * (src/articulation/drag-joint.ts), robust to a coarse model; 'fit' fits the joint freely between
+   * the two predicted point clouds (src/articulation/fit.ts), for models whose prediction keeps the
+   * part's shape (e.g. the official weights).
+   */
+  joint?: 'drags' | 'fit';
   /** Points sampled per state for the articulation step (default 10000). */
   points?: number;
   /** Seed for drag and point sampling (default 0): same input, same output. */
@@ -159,6 +173,7 @@ export const defaultArticulationStep: ArticulationStep = async (input) => {
     dragged: input.dragged,
     drags3d: input.drags3d,
     seed: input.seed,
+    ...(input.joint ? { joint: input.joint } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
   return { articulation: x.articulation, urdf: x.urdf, meshes: x.meshes };
@@ -180,6 +195,48 @@ function dragHints(model: PartRMModel, image: RgbaImage, drags: Drag[], initial:
     out.push({ start: [p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!], end: [q[3 * i]!, q[3 * i + 1]!, q[3 * i + 2]!] });
   }
   return out;
+}
+
+/** Side of the square renders the joint step works on (the shipped model's input size). */
+const JOINT_VIEW_SIZE = 64;
+
+function depthView(set: GaussianSet, camera: Camera): DepthView {
+  const r = renderGaussians(set, camera);
+  return { camera, alpha: r.alpha, depth: r.depth };
+}
+
+/** The initial state rendered from the rig's view 0 (the input camera) and the union of the part masks on that grid. */
+function jointViews(model: PartRMModel, image: RgbaImage, masks: Mask[], initial: GaussianSet): { view: DepthView; partMask: Uint8Array } {
+  const cam0 = model.manifest.worldCameraView0;
+  const S = JOINT_VIEW_SIZE;
+  const camera: Camera = { intrinsics: scaleIntrinsics(cam0.intrinsics, S, S), camToWorld: cam0.camToWorld };
+  const partMask = new Uint8Array(S * S);
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const ix = Math.min(image.width - 1, Math.floor(((x + 0.5) / S) * image.width));
+      const iy = Math.min(image.height - 1, Math.floor(((y + 0.5) / S) * image.height));
+      partMask[y * S + x] = masks.some((m) => m.width === image.width && m.height === image.height && m.data[iy * image.width + ix]) ? 1 : 0;
+    }
+  }
+  return { view: depthView(initial, camera), partMask };
+}
+
+/**
+ * The drag joint (rig frame) in the output frame; confidence from the cost margin to the best
+ * hypothesis of another type or axis.
+ */
+function knownJointToWorld(fit: DragJointFit, worldFromRig: Mat4): Omit<KnownJoint, 'movingInitial' | 'keptInitial'> {
+  const b = fit.best;
+  const alt = fit.hypotheses.find((h) => h.type !== b.type || Math.abs(vec3.dot(h.axis, b.axis)) < 0.9);
+  const confidence = alt ? Math.max(0, Math.min(1, (alt.cost - b.cost) / Math.max(alt.cost, 1e-9))) : 1;
+  const { scale, rotation } = decomposeSimilarity(worldFromRig);
+  return {
+    type: b.type,
+    axis: vec3.normalize(transformDirection(rotation, b.axis)),
+    origin: transformPoint(worldFromRig, b.origin),
+    motion: b.type === 'prismatic' ? b.motion * scale : b.motion,
+    confidence,
+  };
 }
 
 export function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage {
@@ -338,21 +395,52 @@ export class PartRMPipeline implements Pipeline {
     const initial = moved ? transformGaussians(prediction.initial, worldFromRig) : prediction.initial;
     const dragged = moved ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;
 
-    // sample
+    // joint (rig frame): renders of both predicted states from the input camera
+    let dragJoint: DragJointFit | undefined;
+    let jointView: { view: DepthView; partMask: Uint8Array } | undefined;
+    let jointNote = 'two-state fit (joint: fit)';
+    if ((this.options.joint ?? 'drags') === 'drags') {
+      ts = t();
+      jointView = jointViews(this.model, image, propagated.masks, prediction.initial);
+      const scaleX = JOINT_VIEW_SIZE / image.width, scaleY = JOINT_VIEW_SIZE / image.height;
+      try {
+        dragJoint = fitJointToDrags({
+          initial: jointView.view,
+          dragged: depthView(prediction.dragged, jointView.view.camera),
+          partMask: jointView.partMask,
+          drags: req.drags.map((d) => ({ start: [d.start[0] * scaleX, d.start[1] * scaleY], end: [d.end[0] * scaleX, d.end[1] * scaleY] })),
+        });
+        jointNote = `drag joint: ${dragJoint.best.label}`;
+      } catch (err) {
+        // A mask off the object or a part the model does not show: the free fit still answers.
+        jointNote = `two-state fit (drag joint failed: ${(err as Error).message})`;
+      }
+      timings['joint'] = t() - ts;
+      signal?.throwIfAborted();
+    }
+
+    // sample (drawn in the rig frame so that the joint step's view labels them, then moved)
     ts = t();
     const count = this.options.points ?? 10000;
-    const initialPts = sampleGaussians(initial, count, rng.fork(2));
-    const draggedPts = sampleGaussians(dragged, count, rng.fork(3));
+    const initialRig = sampleGaussians(prediction.initial, count, rng.fork(2));
+    const draggedRig = sampleGaussians(prediction.dragged, count, rng.fork(3));
+    const initialPts = moved ? { ...initialRig, positions: transformPoints(worldFromRig, initialRig.positions) } : initialRig;
+    const draggedPts = moved ? { ...draggedRig, positions: transformPoints(worldFromRig, draggedRig.positions) } : draggedRig;
     const drags3d = dragHints(this.model, image, propagated.drags, initial, dragged);
+    let joint: KnownJoint | undefined;
+    if (dragJoint && jointView) {
+      const labels = labelPointsByView(initialRig.positions, jointView.view, jointView.partMask, 0.1 * dragJoint.size);
+      joint = { ...knownJointToWorld(dragJoint, worldFromRig), movingInitial: labels.moving, keptInitial: labels.onObject };
+    }
     // The operator's first drag starts on the part's handle: its 3D point (initial state, output
     // frame) is the grasp point a policy derived from this URDF uses (articulation.json "grasp").
-    const grasp = dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
+    const grasp = dragJoint ? transformPoint(worldFromRig, dragJoint.starts[0]!) : dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
     timings['sample'] = t() - ts;
     signal?.throwIfAborted();
 
     // extract
     ts = t();
-    const extraction = await this.extract({ initial: initialPts, dragged: draggedPts, drags3d, seed, ...(signal ? { signal } : {}) });
+    const extraction = await this.extract({ initial: initialPts, dragged: draggedPts, drags3d, seed, ...(joint ? { joint } : {}), ...(signal ? { signal } : {}) });
     timings['extract'] = t() - ts;
     signal?.throwIfAborted();
 
@@ -381,6 +469,7 @@ export class PartRMPipeline implements Pipeline {
             worldFromRig: Array.from(worldFromRig),
             model: { manifest: m.path, config: m.config, provider: prediction.provider },
             segmenter: this.segmenter.name,
+            jointMethod: jointNote,
             operatorDrags: req.drags,
             propagatedDrags: propagated.drags,
             segmenterFallbacks: propagated.fallbacks,

@@ -14,25 +14,44 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { encodePngRgba } from '../core/image.js';
 import type { TriangleMesh } from '../core/mesh.js';
-import type { Articulation, PointCloud } from '../core/types.js';
+import type { Vec3 } from '../core/math.js';
+import type { Articulation, JointType, PointCloud } from '../core/types.js';
 import { renderArticulatedUrdf } from '../urdf/writer.js';
 import { type Box, boxesFromPoints } from './boxes.js';
-import { type Drag3D, type JointFit, fitJoint } from './fit.js';
+import { type Drag3D, type JointFit, fitJoint, prepare } from './fit.js';
 import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
 import { articulationPicture } from './picture.js';
 import { KdTree } from './kdtree.js';
-import { rigidApply, rigidInverse } from './rigid.js';
+import { type Rigid, rigidApply, rigidInverse, rigidRevolute } from './rigid.js';
 
 export interface ExtractArticulationInput {
   initial: PointCloud;
   dragged: PointCloud;
   /** Optional operator drags in 3D (a point on the moving part and where it went). */
   drags3d?: readonly Drag3D[];
+  /**
+   * A joint already determined elsewhere (the pipeline's DragJointFit) with the initial points'
+   * part labels: the free two-state fit is skipped; the dragged cloud is labelled by the moved part.
+   */
+  joint?: KnownJoint;
   seed?: number;
   /** Robot name in the URDF (default "object"). */
   name?: string;
   mesh?: MeshExtractionOptions;
   signal?: AbortSignal;
+}
+
+export interface KnownJoint {
+  type: JointType;
+  axis: Vec3;
+  origin: Vec3;
+  /** Displacement initial -> dragged (input units or radians). */
+  motion: number;
+  confidence: number;
+  /** 1 for points of `initial` on the moving part. */
+  movingInitial: Uint8Array;
+  /** 1 for points of `initial` to use at all (default: all); outlier removal still applies. */
+  keptInitial?: Uint8Array;
 }
 
 export interface ArticulationExtraction {
@@ -72,13 +91,66 @@ function pick(points: Float32Array, idx: ArrayLike<number>): Float32Array {
   return out;
 }
 
+/**
+ * A JointFit for a joint given from outside: the clouds' own outlier removal and spacing, the given
+ * part labels for the initial cloud, and for the dragged cloud the points nearer to the moved part
+ * than to the static body. The change statistics of the free fit do not apply and are 0.
+ */
+function fitFromKnownJoint(A: Float32Array, B: Float32Array, j: KnownJoint): JointFit {
+  const nA = A.length / 3;
+  if (j.movingInitial.length !== nA) fail(`joint.movingInitial has ${j.movingInitial.length} flags; expected one per initial point (${nA})`);
+  if (j.keptInitial && j.keptInitial.length !== nA) fail(`joint.keptInitial has ${j.keptInitial.length} flags; expected one per initial point (${nA})`);
+  if (!(j.type === 'revolute' || j.type === 'prismatic') || ![...j.axis, ...j.origin, j.motion].every(Number.isFinite)) fail('joint must have a type (revolute or prismatic) and a finite axis, origin and motion');
+  const pa = prepare(A), pb = prepare(B);
+  const keptInitial = Uint32Array.from(Array.from(pa.index).filter((i) => !j.keptInitial || j.keptInitial[i]));
+  const movingIndices = Uint32Array.from(Array.from(keptInitial).filter((i) => j.movingInitial[i]));
+  const staticIndices = Array.from(keptInitial).filter((i) => !j.movingInitial[i]);
+  if (movingIndices.length < 4) fail(`the given part has ${movingIndices.length} points after outlier removal; expected a visible moving part`);
+  if (staticIndices.length < 4) fail('the static body has almost no points; expected an object with a fixed body');
+  const transform: Rigid = j.type === 'revolute' ? rigidRevolute(j.axis, j.origin, j.motion) : { r: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), t: [j.axis[0] * j.motion, j.axis[1] * j.motion, j.axis[2] * j.motion] };
+  const movedPart = pick(A, movingIndices);
+  for (let i = 0; i < movedPart.length; i += 3) movedPart.set(rigidApply(transform, [movedPart[i]!, movedPart[i + 1]!, movedPart[i + 2]!]), i);
+  const partTree = new KdTree(movedPart), bodyTree = new KdTree(pick(A, staticIndices));
+  const movingDragged: number[] = [];
+  for (const i of pb.index) {
+    const x = B[3 * i]!, y = B[3 * i + 1]!, z = B[3 * i + 2]!;
+    if (partTree.nearestD2(x, y, z) < bodyTree.nearestD2(x, y, z)) movingDragged.push(i);
+  }
+  return {
+    type: j.type,
+    axis: j.axis,
+    origin: j.origin,
+    motion: j.motion,
+    limits: [Math.min(0, j.motion), Math.max(0, j.motion)],
+    confidence: j.confidence,
+    transform,
+    movingIndices,
+    movingIndicesDragged: Uint32Array.from(movingDragged),
+    keptInitial,
+    keptDragged: pb.index,
+    stats: {
+      spacing: Math.max(pa.spacing, pb.spacing),
+      threshold: 0,
+      changedInitial: 0,
+      changedDragged: 0,
+      outliersInitial: nA - keptInitial.length,
+      outliersDragged: pb.outliers,
+      candidates: 0,
+      explained: 0,
+      rigidAngle: j.type === 'revolute' ? Math.abs(j.motion) : 0,
+      scorePrismatic: 0,
+      scoreRevolute: 0,
+    },
+  };
+}
+
 export async function extractArticulation(input: ExtractArticulationInput): Promise<ArticulationExtraction> {
   const A = input.initial?.positions, B = input.dragged?.positions;
   if (!(A instanceof Float32Array) || !(B instanceof Float32Array)) fail('initial and dragged must be point clouds with Float32Array positions');
   await meshoptReady();
   input.signal?.throwIfAborted();
   const t0 = performance.now();
-  const fit = fitJoint(A, B, { drags: input.drags3d ?? [], seed: input.seed ?? 1, segmentDragged: true });
+  const fit = input.joint ? fitFromKnownJoint(A, B, input.joint) : fitJoint(A, B, { drags: input.drags3d ?? [], seed: input.seed ?? 1, segmentDragged: true });
   const fitMs = performance.now() - t0;
   input.signal?.throwIfAborted();
   const nA = A.length / 3, nB = B.length / 3;

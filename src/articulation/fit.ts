@@ -167,7 +167,7 @@ interface Grids extends Prepared {
   grid: PointGrid;
 }
 
-interface Prepared {
+export interface Prepared {
   /** Kept points (outliers removed), packed. */
   points: Float32Array;
   /** Original index of every kept point. */
@@ -186,7 +186,7 @@ interface Prepared {
  * the point off its neighbours' plane (a floater beside a surface, inside a cabinet say, has all
  * its neighbours on one side), means an outlier.
  */
-function prepare(points: Float32Array): Prepared {
+export function prepare(points: Float32Array): Prepared {
   const n = points.length / 3;
   // Cells of about four to five point spacings, guessed from the box's surface area before the spacing
   // is known (k-nearest searches on the grid are exact for any cell size; this one keeps them

@@ -49,6 +49,11 @@ export interface SplatRender {
   rgb: Float32Array;
   /** Accumulated coverage 1 - T_final, length W·H. */
   alpha: Float32Array;
+  /**
+   * Expected camera-z depth Σ zᵢ αᵢ Tᵢ / alpha (the usual depth render of 3DGS), length W·H; NaN where
+   * alpha < 1e-3.
+   */
+  depth: Float32Array;
   /** Gaussians that reached the rasterisation stage (in front of the camera, valid Σ2D). */
   visible: number;
 }
@@ -162,12 +167,14 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Splat
   const npx = width * height;
   const T = new Float64Array(npx).fill(1);
   const C = new Float64Array(3 * npx);
+  const Z = new Float64Array(npx);
   const done = new Uint8Array(npx);
   const col = set.colors;
   for (const i of index) {
     const u = mu[2 * i]!, v = mu[2 * i + 1]!;
     const ca = conic[3 * i]!, cb = conic[3 * i + 1]!, cc = conic[3 * i + 2]!;
     const op = O[i]!;
+    const z = depth[i]!;
     const cr = col[3 * i]!, cg = col[3 * i + 1]!, cbl = col[3 * i + 2]!;
     const x0 = bbox[4 * i]!, x1 = bbox[4 * i + 1]!, y0 = bbox[4 * i + 2]!, y1 = bbox[4 * i + 3]!;
     for (let y = y0; y <= y1; y++) {
@@ -186,6 +193,7 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Splat
         C[3 * p] = C[3 * p]! + cr * w;
         C[3 * p + 1] = C[3 * p + 1]! + cg * w;
         C[3 * p + 2] = C[3 * p + 2]! + cbl * w;
+        Z[p] = Z[p]! + z * w;
         const tn = t * (1 - a);
         T[p] = tn;
         if (tn < SPLAT_T_STOP) done[p] = 1;
@@ -195,14 +203,16 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Splat
 
   const rgb = new Float32Array(3 * npx);
   const alpha = new Float32Array(npx);
+  const zOut = new Float32Array(npx);
   for (let p = 0; p < npx; p++) {
     const t = T[p]!;
     alpha[p] = 1 - t;
+    zOut[p] = 1 - t >= 1e-3 ? Z[p]! / (1 - t) : Number.NaN;
     rgb[3 * p] = C[3 * p]! + t * bg[0];
     rgb[3 * p + 1] = C[3 * p + 1]! + t * bg[1];
     rgb[3 * p + 2] = C[3 * p + 2]! + t * bg[2];
   }
-  return { width, height, rgb, alpha, visible: index.length };
+  return { width, height, rgb, alpha, depth: zOut, visible: index.length };
 }
 
 /** 8-bit RGBA picture of a render: composited rgb, alpha = coverage. */
