@@ -6,12 +6,13 @@
  *   share spent outside the model, per-step medians, peak RSS;
  * - accuracy: the full pipeline (image + one dataset drag -> joint) on freshly generated objects
  *   (seeds never trained on): joint type accuracy and median axis angle error, trashcan (the
- *   unseen category) separately;
+ *   unseen category) separately; for the default joint step (drag joint) and for the free
+ *   two-state fit on the same predictions (keys accuracy_fit_*);
  * - segmenters: mean IoU (and precision) of the weight-free segmenters with the part under the click on
  *   the view-0 images of a freshly generated dataset (all 8 categories).
  *
  * Usage: npx tsx bench/pipeline.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
- *        [--accuracy-objects 24] [--providers cpu] [--json]
+ *        [--accuracy-objects 48] [--accuracy-seed 987654] [--providers cpu] [--json]
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -103,48 +104,57 @@ const drags = readDragsFile('samples/cabinet/drags.json');
   say('peak_rss_mb', process.resourceUsage().maxRSS / 1024);
 }
 
-// Pipeline accuracy on held-out seeds.
+// Pipeline accuracy on held-out seeds: the default joint step (drag joint) and, as an ablation, the
+// free two-state fit on the same predictions.
 {
-  const accObjects = Number(arg('accuracy-objects', '24'));
+  const accObjects = Number(arg('accuracy-objects', '48'));
+  const accSeed = Number(arg('accuracy-seed', '987654'));
   const dir = await mkdtemp(join(tmpdir(), 'partrm-bench-acc-'));
-  const pipeline = await PartRMPipeline.create({ model: manifestPath, session: { providers } });
   try {
-    const index = await generateDataset({ ...DEFAULT_GENERATE, out: join(dir, 'd'), objects: accObjects, size, views: 1, statesPerPart: 6, points: 2000, dragsPerPair: 4, seed: 987654 });
-    const groups: Record<string, { n: number; typeOk: number; angles: number[]; failed: number }> = {};
-    for (const obj of index.objects) {
-      const group = obj.category === 'trashcan' ? 'unseen (trashcan)' : 'seen categories';
-      for (const d of obj.drags) {
-        const S = d.states.length;
-        if ((d.counts[0]?.[S - 1] ?? 0) === 0) continue;
-        const npy = await readNpy(join(dir, 'd'), d.file);
-        const K = npy.shape[2]!;
-        const o = (S - 1) * K * 4;
-        const state = obj.states.find((st) => st.id === d.states[0])!;
-        const image = decodePngRgba(await readFile(join(dir, 'd', state.rgba[0]!)));
-        for (let p = 3; p < image.data.length; p += 4) image.data[p] = 255;
-        const truth = obj.joints[d.joint]!;
-        const g = (groups[group] ??= { n: 0, typeOk: 0, angles: [], failed: 0 });
-        g.n++;
-        try {
-          const r = await pipeline.run({ image, drags: [{ start: [Number(npy.data[o]), Number(npy.data[o + 1])], end: [Number(npy.data[o + 2]), Number(npy.data[o + 3])] }] });
-          const j = r.articulation.joints[0]!;
-          if (j.type === truth.type) g.typeOk++;
-          g.angles.push(axisAngleErrorDeg(j.axis, truth.axis));
-        } catch {
-          g.failed++;
+    const index = await generateDataset({ ...DEFAULT_GENERATE, out: join(dir, 'd'), objects: accObjects, size, views: 1, statesPerPart: 6, points: 2000, dragsPerPair: 4, seed: accSeed });
+    say('accuracy_dataset', `${accObjects} objects, seed ${accSeed} (never trained on), ${size}px, one drag closed -> open per joint`);
+    if (pipelineModelIsFixture) say('accuracy_note', 'analytic fixture model (moves the dragged region towards the camera): figures are not a model result');
+    for (const method of ['drags', 'fit'] as const) {
+      const pipeline = await PartRMPipeline.create({ model: manifestPath, session: { providers }, joint: method });
+      const groups: Record<string, { n: number; typeOk: number; angles: number[]; failed: number }> = {};
+      try {
+        for (const obj of index.objects) {
+          const group = obj.category === 'trashcan' ? 'unseen' : 'seen';
+          for (const d of obj.drags) {
+            const S = d.states.length;
+            if ((d.counts[0]?.[S - 1] ?? 0) === 0) continue;
+            const npy = await readNpy(join(dir, 'd'), d.file);
+            const K = npy.shape[2]!;
+            const o = (S - 1) * K * 4;
+            const state = obj.states.find((st) => st.id === d.states[0])!;
+            const image = decodePngRgba(await readFile(join(dir, 'd', state.rgba[0]!)));
+            for (let p = 3; p < image.data.length; p += 4) image.data[p] = 255;
+            const truth = obj.joints[d.joint]!;
+            const g = (groups[group] ??= { n: 0, typeOk: 0, angles: [], failed: 0 });
+            g.n++;
+            try {
+              const r = await pipeline.run({ image, drags: [{ start: [Number(npy.data[o]), Number(npy.data[o + 1])], end: [Number(npy.data[o + 2]), Number(npy.data[o + 3])] }] });
+              const j = r.articulation.joints[0]!;
+              if (j.type === truth.type) g.typeOk++;
+              g.angles.push(axisAngleErrorDeg(j.axis, truth.axis));
+            } catch {
+              g.failed++;
+            }
+          }
         }
+      } finally {
+        await pipeline.dispose();
+      }
+      // The default method's keys keep their names; the ablation's carry "fit_".
+      const prefix = method === 'drags' ? 'accuracy_' : 'accuracy_fit_';
+      for (const [k, g] of Object.entries(groups)) {
+        say(`${prefix}${k}_joints`, g.n);
+        say(`${prefix}${k}_type_accuracy`, g.typeOk / Math.max(1, g.n));
+        say(`${prefix}${k}_median_axis_error_deg`, median(g.angles));
+        say(`${prefix}${k}_failures`, g.failed);
       }
     }
-    say('accuracy_dataset', `${accObjects} objects, seed 987654 (never trained on), ${size}px, one drag closed -> open per joint`);
-    if (pipelineModelIsFixture) say('accuracy_note', 'analytic fixture model (moves the dragged region towards the camera): figures are not a model result');
-    for (const [k, g] of Object.entries(groups)) {
-      say(`accuracy_${k.split(' ')[0]}_joints`, g.n);
-      say(`accuracy_${k.split(' ')[0]}_type_accuracy`, g.typeOk / Math.max(1, g.n));
-      say(`accuracy_${k.split(' ')[0]}_median_axis_error_deg`, median(g.angles));
-      say(`accuracy_${k.split(' ')[0]}_failures`, g.failed);
-    }
   } finally {
-    await pipeline.dispose();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,8 @@ export type { DatasetIndex, ObjectEntry, StateEntry, DragEntry } from './dataset
 export { renderScene, type RenderItem, type RenderOutput } from './dataset/render.js';
 export { serializeUrdf, type UrdfRobot } from './urdf/document.js';
 export { readGaussianPly, writeGaussianPly, readPointPly, writePointPly, isGaussianPly } from './gaussians/ply.js';
-export { extractArticulation, writeArticulationOutputs, articulationJson, type ArticulationExtraction, type ExtractArticulationInput } from './articulation/extract.js';
+export { extractArticulation, writeArticulationOutputs, articulationJson, type ArticulationExtraction, type ExtractArticulationInput, type KnownJoint } from './articulation/extract.js';
+export { fitJointToDrags, labelPointsByView, type DragJointFit, type DragJointInput, type DepthView, type JointHypothesis } from './articulation/drag-joint.js';
 export { fitJoint, type JointFit, type FitOptions, type Drag3D } from './articulation/fit.js';
 export { startFitHelper } from './articulation/pool.js';
 export { sampleGaussians, sampleMesh } from './articulation/sampling.js';

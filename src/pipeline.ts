@@ -440,7 +440,17 @@ export class PartRMPipeline implements Pipeline {
 
     // extract
     ts = t();
-    const extraction = await this.extract({ initial: initialPts, dragged: draggedPts, drags3d, seed, ...(joint ? { joint } : {}), ...(signal ? { signal } : {}) });
+    const base = { initial: initialPts, dragged: draggedPts, drags3d, seed, ...(signal ? { signal } : {}) };
+    let extraction: ExtractionOutput;
+    try {
+      extraction = await this.extract(joint ? { ...base, joint } : base);
+    } catch (err) {
+      // The drag joint's part labels can leave too few points after outlier removal (a sliver of
+      // a part): the free fit still answers, and articulation.json says so.
+      if (!joint || signal?.aborted) throw err;
+      jointNote = `two-state fit (drag joint's extraction failed: ${(err as Error).message})`;
+      extraction = await this.extract(base);
+    }
     timings['extract'] = t() - ts;
     signal?.throwIfAborted();
 

@@ -52,7 +52,10 @@ describe('pipeline (analytic part-moving ONNX fixture)', () => {
       seed: 11,
     });
     sample = await drawerCase(join(dir, 'd'));
-    pipeline = await PartRMPipeline.create({ model: PART_MANIFEST, points: 4000 });
+    // The fixture puts its Gaussians on the pixels' rays at one distance and slides the dragged region
+    // towards the camera: no furniture geometry for the drag joint's hypotheses, so these tests run
+    // the free two-state fit (the drag joint has its own tests in drag-joint.test.ts).
+    pipeline = await PartRMPipeline.create({ model: PART_MANIFEST, points: 4000, joint: 'fit' });
   });
   after(async () => {
     await pipeline.dispose();
@@ -83,6 +86,21 @@ describe('pipeline (analytic part-moving ONNX fixture)', () => {
     assert.ok(Array.isArray(json.grasp) && json.grasp.length === 3 && json.grasp.every(Number.isFinite), `grasp ${JSON.stringify(json.grasp)}`);
     assert.equal(json.propagatedDrags.length, 10);
     for (const k of ['propagate', 'predict', 'sample', 'extract', 'write', 'total']) assert.ok(r.timings[k]! >= 0, k);
+  });
+
+  it('runs the drag joint step by default and says which method gave the joint', async () => {
+    const p = await PartRMPipeline.create({ model: PART_MANIFEST, points: 4000 });
+    try {
+      const out = join(dir, 'out-drags');
+      const r = await p.run({ image: sample.image, drags: [sample.drag], outDir: out });
+      assert.ok(r.timings['joint']! >= 0);
+      const json = JSON.parse(readFileSync(r.files['articulation.json']!, 'utf8')) as { jointMethod: string; joints: Array<{ type: string; axis: number[] }> };
+      assert.match(json.jointMethod, /^drag joint: (prismatic along|revolute about) /);
+      assert.deepEqual(json.joints[0]!.type, r.articulation.joints[0]!.type);
+      assert.match(r.urdf, new RegExp(`type="${r.articulation.joints[0]!.type}"`));
+    } finally {
+      await p.dispose();
+    }
   });
 
   it('is deterministic: the same request gives the same joint', async () => {

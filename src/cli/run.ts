@@ -154,6 +154,10 @@ export function runCommand(): Command {
   const cmd = new Command('run').description('image + drags -> 3D Gaussians (initial, dragged) -> joint -> meshes + URDF');
   withCommon(cmd)
     .option('--points <n>', 'points sampled per state for the joint fit', intArg('points'), 10000)
+    .option('--joint <method>', 'how the joint is found: drags (hypotheses of the part box chosen by the drags and both predicted states; default) or fit (free two-state fit, for models that keep the part shape)', (v: string) => {
+      if (v !== 'drags' && v !== 'fit') throw new Error(`run: --joint must be drags or fit, got "${v}"`);
+      return v;
+    }, 'drags')
     .option('--locality <x>', 'drag sampling preference for mask pixels near the click (0 = uniform as PartRM; default 0.3)', (v: string) => {
       const x = Number(v);
       if (!(x >= 0)) throw new InvalidArgumentError(`--locality expects a number >= 0, got "${v}"`);
@@ -163,7 +167,7 @@ export function runCommand(): Command {
     .option('--sim <backend>', 'simulation backend for --policy: local or listen:PORT', 'local')
     .option('--ground-truth <urdf>', 'with --policy: evaluate the policy zero-shot on this URDF (partrm policy eval)')
     .option('--ground-truth-joint <name>', 'the joint to open in --ground-truth')
-    .action(async (o: CommonOptions & { points: number; locality?: number; policy?: boolean; sim: string; groundTruth?: string; groundTruthJoint?: string }) => {
+    .action(async (o: CommonOptions & { points: number; joint: 'drags' | 'fit'; locality?: number; policy?: boolean; sim: string; groundTruth?: string; groundTruthJoint?: string }) => {
       if (o.groundTruth && !o.policy) throw new Error('run: --ground-truth needs --policy');
       if (o.groundTruth && !o.groundTruthJoint) throw new Error('run: --ground-truth needs --ground-truth-joint NAME (the joint to open in that URDF)');
       if (o.policy && o.json) throw new Error('run: --policy prints its own report; drop --json');
@@ -176,6 +180,7 @@ export function runCommand(): Command {
         ...(o.model ? { model: o.model } : {}),
         segmenter,
         points: o.points,
+        joint: o.joint,
         ...(o.locality !== undefined ? { locality: o.locality } : {}),
         seed: o.seed,
         pictures: o.pictures,
