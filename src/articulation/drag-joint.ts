@@ -20,9 +20,9 @@
  *   range        how far the motion exceeds what furniture does (105 deg, 0.6 object sizes),
  * each with a weight; the hypothesis with the lowest cost wins.
  */
-import type { Camera } from '../core/camera.js';
-import { type Mat4, type Vec2, type Vec3, mat4InvertRigid, transformPoint, vec3 } from '../core/math.js';
-import { type Rigid, rigidApply, rigidRevolute } from './rigid.js';
+import { type Camera, project, projectPoints, unproject } from '../core/camera.js';
+import { type Mat4, type Vec2, type Vec3, mat4InvertRigid, vec3 } from '../core/math.js';
+import { type Rigid, rigidApply, rigidIdentity, rigidRevolute } from './rigid.js';
 
 /** A render of one state from one camera: coverage and expected depth per pixel (camera z). */
 export interface DepthView {
@@ -123,12 +123,6 @@ function checkView(name: string, v: DepthView | undefined): DepthView {
   return v;
 }
 
-/** Pixel centre (x + 0.5, y + 0.5) at camera depth z -> world. */
-function lift(camera: Camera, x: number, y: number, z: number): Vec3 {
-  const k = camera.intrinsics;
-  return transformPoint(camera.camToWorld, [((x - k.cx) / k.fx) * z, ((y - k.cy) / k.fy) * z, z]);
-}
-
 export function fitJointToDrags(input: DragJointInput): DragJointFit {
   const view = checkView('initial', input.initial);
   const after = input.dragged ? checkView('dragged', input.dragged) : undefined;
@@ -152,7 +146,7 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
     for (let x = 0; x < W; x++) {
       const p = y * W + x;
       if (!(view.alpha[p]! > minAlpha) || !Number.isFinite(view.depth[p]!)) continue;
-      (input.partMask[p] ? part : body).push(...lift(cam, x + 0.5, y + 0.5, view.depth[p]!));
+      (input.partMask[p] ? part : body).push(...unproject(cam, x + 0.5, y + 0.5, view.depth[p]!));
     }
   }
   if (part.length < 9) fail(`the part covers ${part.length / 3} visible pixels of the initial view; expected at least 3 (is the mask on the object?)`);
@@ -198,7 +192,7 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
           if (view.alpha[p]! > minAlpha && Number.isFinite(view.depth[p]!) && (!needPart || input.partMask[p])) z.push(view.depth[p]!);
         }
       }
-      if (z.length) return lift(cam, d.start[0], d.start[1], quantile(z, 0.5));
+      if (z.length) return unproject(cam, d.start[0], d.start[1], quantile(z, 0.5));
     }
     return fail(`drag start (${d.start[0]}, ${d.start[1]}) is not on the object in the initial view`);
   });
@@ -207,11 +201,6 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   dragLength = Math.max(dragLength, 1);
 
   const w2c: Mat4 = mat4InvertRigid(c2w);
-  const k = cam.intrinsics;
-  const project = (p: Vec3): [number, number, number] => {
-    const c = transformPoint(w2c, p);
-    return [(k.fx * c[0]) / c[2] + k.cx, (k.fy * c[1]) / c[2] + k.cy, c[2]];
-  };
 
   const partPts = part.length / 3;
   const stride = Math.max(1, Math.floor(partPts / 400));
@@ -231,15 +220,15 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   const evaluate = (type: JointHypothesis['type'], axisIndex: number, T: Rigid, s: number): Omit<JointHypothesis, 'type' | 'label' | 'axis' | 'origin' | 'transform' | 'motion'> => {
     let e2 = 0;
     for (let i = 0; i < starts.length; i++) {
-      const [x, y, z] = project(rigidApply(T, starts[i]!));
+      const { x, y, depth } = project(cam, rigidApply(T, starts[i]!), w2c);
       const d = input.drags[i]!;
-      e2 += z > 0 ? (x - d.end[0]) ** 2 + (y - d.end[1]) ** 2 : 1e6;
+      e2 += depth > 0 ? (x - d.end[0]) ** 2 + (y - d.end[1]) ** 2 : 1e6;
     }
     const residual = Math.sqrt(e2 / starts.length) / dragLength;
     moved.fill(0);
     let hidden = 0;
     for (const q of sample) {
-      const [x, y, z] = project(rigidApply(T, q));
+      const { x, y, depth: z } = project(cam, rigidApply(T, q), w2c);
       const px = Math.floor(x), py = Math.floor(y);
       if (px < 0 || py < 0 || px >= W || py >= H || !(z > 0)) continue;
       const p = py * W + px;
@@ -286,7 +275,7 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   };
   for (let a = 0; a < 3; a++) {
     const axis = frame[a]!;
-    add('prismatic', a, `prismatic along ${names[a]}`, axis, toWorld([0.5 * (partBox[0]![0] + partBox[0]![1]), 0.5 * (partBox[1]![0] + partBox[1]![1]), 0.5 * (partBox[2]![0] + partBox[2]![1])]), (s) => ({ r: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), t: vec3.scale(axis, s) }), -size, size, 64);
+    add('prismatic', a, `prismatic along ${names[a]}`, axis, toWorld([0.5 * (partBox[0]![0] + partBox[0]![1]), 0.5 * (partBox[1]![0] + partBox[1]![1]), 0.5 * (partBox[2]![0] + partBox[2]![1])]), (s) => ({ r: rigidIdentity().r, t: vec3.scale(axis, s) }), -size, size, 64);
     const [i, j] = [0, 1, 2].filter((x) => x !== a) as [number, number];
     for (const bi of [0, 1] as const) {
       for (const bj of [0, 1] as const) {
@@ -314,19 +303,17 @@ export function labelPointsByView(points: Float32Array, view: DepthView, partMas
   const cam = view.camera;
   const { width: W, height: H } = cam.intrinsics;
   if (partMask.length !== W * H) fail(`partMask must have ${W * H} values (the view's pixels)`);
-  const w2c = mat4InvertRigid(cam.camToWorld);
-  const k = cam.intrinsics;
+  const { pixels, depth } = projectPoints(cam, points);
   const n = points.length / 3;
   const onObject = new Uint8Array(n), moving = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const c = transformPoint(w2c, [points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!]);
-    if (!(c[2] > 0)) continue;
-    const x = Math.floor((k.fx * c[0]) / c[2] + k.cx), y = Math.floor((k.fy * c[1]) / c[2] + k.cy);
+    if (!(depth[i]! > 0)) continue;
+    const x = Math.floor(pixels[2 * i]!), y = Math.floor(pixels[2 * i + 1]!);
     if (x < 0 || y < 0 || x >= W || y >= H) continue;
     const p = y * W + x;
     if (!(view.alpha[p]! > minAlpha)) continue;
     onObject[i] = 1;
-    if (partMask[p] && c[2] <= view.depth[p]! + tolerance) moving[i] = 1;
+    if (partMask[p] && depth[i]! <= view.depth[p]! + tolerance) moving[i] = 1;
   }
   return { onObject, moving };
 }

@@ -22,7 +22,7 @@ import { type Drag3D, type JointFit, fitJoint, prepare } from './fit.js';
 import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
 import { articulationPicture } from './picture.js';
 import { KdTree } from './kdtree.js';
-import { type Rigid, rigidApply, rigidInverse, rigidRevolute } from './rigid.js';
+import { type Rigid, rigidApply, rigidIdentity, rigidInverse, rigidRevolute } from './rigid.js';
 
 export interface ExtractArticulationInput {
   initial: PointCloud;
@@ -107,7 +107,7 @@ function fitFromKnownJoint(A: Float32Array, B: Float32Array, j: KnownJoint): Joi
   const staticIndices = Array.from(keptInitial).filter((i) => !j.movingInitial[i]);
   if (movingIndices.length < 4) fail(`the given part has ${movingIndices.length} points after outlier removal; expected a visible moving part`);
   if (staticIndices.length < 4) fail('the static body has almost no points; expected an object with a fixed body');
-  const transform: Rigid = j.type === 'revolute' ? rigidRevolute(j.axis, j.origin, j.motion) : { r: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), t: [j.axis[0] * j.motion, j.axis[1] * j.motion, j.axis[2] * j.motion] };
+  const transform: Rigid = j.type === 'revolute' ? rigidRevolute(j.axis, j.origin, j.motion) : { r: rigidIdentity().r, t: [j.axis[0] * j.motion, j.axis[1] * j.motion, j.axis[2] * j.motion] };
   const movedPart = pick(A, movingIndices);
   for (let i = 0; i < movedPart.length; i += 3) movedPart.set(rigidApply(transform, [movedPart[i]!, movedPart[i + 1]!, movedPart[i + 2]!]), i);
   const partTree = new KdTree(movedPart), bodyTree = new KdTree(pick(A, staticIndices));
