@@ -206,7 +206,8 @@ export function runCommand(): Command {
         const f = (v: readonly number[]): string => `[${v.map((x) => x.toFixed(3)).join(', ')}]`;
         console.log(`model ${pipeline.model.manifest.path} (${pipeline.model.manifest.config}) on ${pipeline.model.provider}; segmenter ${segmenter.name}`);
         if (joint) {
-          const unit = joint.type === 'revolute' ? `${((joint.motion * 180) / Math.PI).toFixed(1)} deg` : `${joint.motion.toFixed(3)} m`;
+          // Without --rig-to-world the outputs are in the rig frame (the object about 1 unit large), not metres.
+          const unit = joint.type === 'revolute' ? `${((joint.motion * 180) / Math.PI).toFixed(1)} deg` : `${joint.motion.toFixed(3)} ${o.rigToWorld ? 'world units' : 'rig units'}`;
           console.log(`joint ${joint.type}: axis ${f(joint.axis)} origin ${f(joint.origin)} motion ${unit} confidence ${joint.confidence.toFixed(2)}`);
         }
         console.log(`wrote ${Object.keys(r.files).join(', ')} to ${resolve(o.out)}`);
