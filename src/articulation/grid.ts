@@ -6,6 +6,8 @@
  * slab, so a hit costs a handful of distance evaluations. Results equal KdTree.nearestD2's (the
  * same float32 coordinates, the same arithmetic); only the index among exact ties may differ.
  */
+import { insertKBest } from './kdtree.js';
+
 export class PointGrid {
   private readonly lo0: number;
   private readonly lo1: number;
@@ -324,14 +326,7 @@ export class PointGrid {
               const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
               const d2 = dx * dx + dy * dy + dz * dz;
               if (d2 < worst) {
-                let j = k - 1;
-                while (j > 0 && outD2[j - 1]! > d2) {
-                  outD2[j] = outD2[j - 1]!;
-                  outIdx[j] = outIdx[j - 1]!;
-                  j--;
-                }
-                outD2[j] = d2;
-                outIdx[j] = i;
+                insertKBest(outD2, outIdx, k, d2, i);
                 worst = outD2[k - 1]!;
               }
             }
@@ -372,14 +367,7 @@ export class PointGrid {
               const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
               const d2 = dx * dx + dy * dy + dz * dz;
               if (d2 < worst) {
-                let j = k - 1;
-                while (j > 0 && outD2[j - 1]! > d2) {
-                  outD2[j] = outD2[j - 1]!;
-                  outIdx[j] = outIdx[j - 1]!;
-                  j--;
-                }
-                outD2[j] = d2;
-                outIdx[j] = i;
+                insertKBest(outD2, outIdx, k, d2, i);
                 worst = outD2[k - 1]!;
               }
             }

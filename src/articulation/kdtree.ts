@@ -7,6 +7,21 @@
 
 const LEAF = 12;
 
+/**
+ * Inserts (d2, i) into the ascending list of the k best (d2s[0..k), idx[0..k)), dropping the
+ * last; the caller has checked d2 < d2s[k - 1]. Shared by KdTree.knn and PointGrid.knn.
+ */
+export function insertKBest(d2s: Float64Array, idx: Int32Array, k: number, d2: number, i: number): void {
+  let j = k - 1;
+  while (j > 0 && d2s[j - 1]! > d2) {
+    d2s[j] = d2s[j - 1]!;
+    idx[j] = idx[j - 1]!;
+    j--;
+  }
+  d2s[j] = d2;
+  idx[j] = i;
+}
+
 export class KdTree {
   /** Point indices, permuted so every node covers a contiguous range. */
   readonly order: Uint32Array;
@@ -215,17 +230,7 @@ export class KdTree {
       for (let i = this.start[node]!, e = this.end[node]!; i < e; i++) {
         const dx = q[3 * i]! - x, dy = q[3 * i + 1]! - y, dz = q[3 * i + 2]! - z;
         const d2 = dx * dx + dy * dy + dz * dz;
-        if (d2 < d2s[k - 1]!) {
-          // Insertion into the sorted list of k best.
-          let j = k - 1;
-          while (j > 0 && d2s[j - 1]! > d2) {
-            d2s[j] = d2s[j - 1]!;
-            idx[j] = idx[j - 1]!;
-            j--;
-          }
-          d2s[j] = d2;
-          idx[j] = i;
-        }
+        if (d2 < d2s[k - 1]!) insertKBest(d2s, idx, k, d2, i);
       }
       return;
     }
