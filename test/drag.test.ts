@@ -9,6 +9,7 @@ import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import {
   GraphSegmenter,
   RegionGrowSegmenter,
+  maskThickness,
   evaluateSegmenter,
   fillHoles,
   foregroundOf,
@@ -82,6 +83,42 @@ for (const seg of [new GraphSegmenter(), new RegionGrowSegmenter()]) describe(se
     const m = rectMask(5, 5, 0, 5, 0, 5);
     m.data[12] = 0;
     assert.equal(fillHoles(m).data[12], 1);
+  });
+});
+
+/** A brushed-metal panel (grey rows that vary in brightness, as the dataset's textures) beside a blue one, a dark seam between. */
+function stripedPanels(): RgbaImage {
+  const W = 60, H = 40;
+  const data = new Uint8Array(W * H * 4);
+  for (let y = 4; y < 36; y++) {
+    for (let x = 4; x < 56; x++) {
+      const v = 150 + ((y * 7) % 5) * 12 + Math.round(y * 0.8);
+      data.set([...(x === 30 ? [20, 20, 20] : x < 30 ? [v, v, v + 10] : [40, 40, 200]), 255], (y * W + x) * 4);
+    }
+  }
+  return { width: W, height: H, data };
+}
+
+describe('GraphSegmenter on textures', () => {
+  const panel = rectMask(60, 40, 4, 30, 4, 36);
+  const table: Array<[string, number, (iou: number) => boolean]> = [
+    ['retries a one-row stripe and returns the whole striped panel (default minThickness)', 0.12, (iou) => iou > 0.95],
+    ['without the thickness retry the click selects a stripe (the failure it fixes)', 0, (iou) => iou < 0.5],
+  ];
+  for (const [name, minThickness, ok] of table) {
+    it(name, async () => {
+      const iou = maskIou(await new GraphSegmenter({ minThickness }).segment(stripedPanels(), [12.5, 20.5]), panel);
+      assert.ok(ok(iou), `IoU ${iou.toFixed(3)}`);
+    });
+  }
+  it('measures thickness as twice the inscribed city-block radius', () => {
+    const cases: Array<[string, Mask, number]> = [
+      ['a one-pixel line', rectMask(20, 20, 2, 18, 5, 6), 2],
+      ['a 10 x 10 square', rectMask(20, 20, 5, 15, 5, 15), 10],
+      ['a 4 x 12 bar', rectMask(20, 20, 2, 14, 3, 7), 4],
+      ['nothing', rectMask(20, 20, 0, 0, 0, 0), 0],
+    ];
+    for (const [what, m, want] of cases) assert.equal(maskThickness(m.data, m.width, m.height), want, what);
   });
 });
 
