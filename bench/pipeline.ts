@@ -9,7 +9,8 @@
  *   unseen category) separately; for the default joint step (drag joint) and for the free
  *   two-state fit on the same predictions (keys accuracy_fit_*);
  * - segmenters: mean IoU (and precision) of the weight-free segmenters with the part under the click on
- *   the view-0 images of a freshly generated dataset (all 8 categories).
+ *   the view-0 images of a freshly generated dataset (all 8 categories), also of the graph
+ *   segmenter's mask extent (what the joint step uses).
  *
  * Usage: npx tsx bench/pipeline.ts [--model models/manifest.json] [--runs 5] [--objects 16] [--size 256]
  *        [--accuracy-objects 48] [--accuracy-seed 987654] [--providers cpu] [--json]
@@ -172,6 +173,10 @@ const drags = readDragsFile('samples/cabinet/drags.json');
       say(`segmenter_${key}_mean_iou`, s.meanIou);
       say(`segmenter_${key}_median_iou`, s.medianIou);
       say(`segmenter_${key}_mean_precision`, s.meanPrecision);
+      if (s.extent) {
+        say(`segmenter_${key}_extent_mean_iou`, s.extent.meanIou);
+        say(`segmenter_${key}_extent_mean_precision`, s.extent.meanPrecision);
+      }
       say(`segmenter_${key}_ms_per_click`, s.ms / Math.max(1, s.clicks));
       if (key === 'graph') for (const [k, v] of Object.entries(s.perCategory)) say(`segmenter_graph_iou_${k}`, `${v.meanIou.toFixed(3)} (${v.clicks} clicks, precision ${v.meanPrecision.toFixed(3)})`);
     }

@@ -30,7 +30,7 @@ import { encodePngRgba, writeFileAtomic, type RgbaImage } from './core/image.js'
 import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply, transformDirection, transformPoint, transformPoints, vec3 } from './core/math.js';
 import { Rng } from './core/random.js';
 import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
-import { type DepthView, type DragJointFit, fitJointToDrags, labelPointsByView } from './articulation/drag-joint.js';
+import { type DepthView, type DragJointFit, type ViewDrag, fitJointToDrags, labelPointsByView } from './articulation/drag-joint.js';
 import { type KnownJoint, articulationJson, extractArticulation } from './articulation/extract.js';
 import { startFitHelper } from './articulation/pool.js';
 import { sampleGaussians } from './articulation/sampling.js';
@@ -205,20 +205,33 @@ function depthView(set: GaussianSet, camera: Camera): DepthView {
   return { camera, alpha: r.alpha, depth: r.depth };
 }
 
-/** The initial state rendered from the rig's view 0 (the input camera) and the union of the part masks on that grid. */
-function jointViews(model: PartRMModel, image: RgbaImage, masks: Mask[], initial: GaussianSet): { view: DepthView; partMask: Uint8Array } {
+/**
+ * The initial state rendered from the rig's view 0 (the input camera) and the candidate part
+ * regions on that grid: the union of the segmenter's masks and, where the segmenter gives one,
+ * the union of their extents (see `Mask.extent`).
+ */
+function jointViews(model: PartRMModel, image: RgbaImage, masks: Mask[], initial: GaussianSet): { view: DepthView; parts: Array<{ region: 'segment' | 'extent'; mask: Uint8Array }> } {
   const cam0 = model.manifest.worldCameraView0;
   const S = JOINT_VIEW_SIZE;
   const camera: Camera = { intrinsics: scaleIntrinsics(cam0.intrinsics, S, S), camToWorld: cam0.camToWorld };
-  const partMask = new Uint8Array(S * S);
-  for (let y = 0; y < S; y++) {
-    for (let x = 0; x < S; x++) {
-      const ix = Math.min(image.width - 1, Math.floor(((x + 0.5) / S) * image.width));
-      const iy = Math.min(image.height - 1, Math.floor(((y + 0.5) / S) * image.height));
-      partMask[y * S + x] = masks.some((m) => m.width === image.width && m.height === image.height && m.data[iy * image.width + ix]) ? 1 : 0;
+  const usable = masks.filter((m) => m.width === image.width && m.height === image.height);
+  const onGrid = (pick: (m: Mask) => Uint8Array | undefined): Uint8Array => {
+    const out = new Uint8Array(S * S);
+    for (let y = 0; y < S; y++) {
+      for (let x = 0; x < S; x++) {
+        const ix = Math.min(image.width - 1, Math.floor(((x + 0.5) / S) * image.width));
+        const iy = Math.min(image.height - 1, Math.floor(((y + 0.5) / S) * image.height));
+        out[y * S + x] = usable.some((m) => pick(m)?.[iy * image.width + ix]) ? 1 : 0;
+      }
     }
+    return out;
+  };
+  const parts: Array<{ region: 'segment' | 'extent'; mask: Uint8Array }> = [{ region: 'segment', mask: onGrid((m) => m.data) }];
+  if (usable.some((m) => m.extent)) {
+    const extent = onGrid((m) => m.extent ?? m.data);
+    if (extent.some((v, i) => v !== parts[0]!.mask[i])) parts.push({ region: 'extent', mask: extent });
   }
-  return { view: depthView(initial, camera), partMask };
+  return { view: depthView(initial, camera), parts };
 }
 
 /**
@@ -245,10 +258,13 @@ export function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): Rgb
   for (let p = 0; p < W * H; p++) {
     const a = image.data[4 * p + 3]! / 255;
     const inMask = masks.some((m) => m.width === W && m.height === H && m.data[p]);
-    // Inside the mask: the image; outside: washed-out grey.
+    const inExtent = !inMask && masks.some((m) => m.width === W && m.height === H && m.extent?.[p]);
+    // Inside the mask (where drags are sampled): the image; in its extent only (the joint step's
+    // other candidate part region): the image half washed out; elsewhere: washed-out grey.
     const rgb = [0, 1, 2].map((c) => image.data[4 * p + c]! * a + 255 * (1 - a));
     const grey = 0.3 * rgb[0]! + 0.59 * rgb[1]! + 0.11 * rgb[2]!;
-    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round(inMask ? rgb[c]! : 0.35 * grey + 0.65 * 255);
+    const wash = 0.35 * grey + 0.65 * 255;
+    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round(inMask ? rgb[c]! : inExtent ? 0.5 * (rgb[c]! + wash) : wash);
     data[4 * p + 3] = 255;
   }
   const dot = (x: number, y: number, rgb: [number, number, number]): void => {
@@ -401,20 +417,29 @@ export class PartRMPipeline implements Pipeline {
     let jointNote = 'two-state fit (joint: fit)';
     if ((this.options.joint ?? 'drags') === 'drags') {
       ts = t();
-      jointView = jointViews(this.model, image, propagated.masks, prediction.initial);
+      const views = jointViews(this.model, image, propagated.masks, prediction.initial);
+      const dragged = depthView(prediction.dragged, views.view.camera);
       const scaleX = JOINT_VIEW_SIZE / image.width, scaleY = JOINT_VIEW_SIZE / image.height;
-      try {
-        dragJoint = fitJointToDrags({
-          initial: jointView.view,
-          dragged: depthView(prediction.dragged, jointView.view.camera),
-          partMask: jointView.partMask,
-          drags: req.drags.map((d) => ({ start: [d.start[0] * scaleX, d.start[1] * scaleY], end: [d.end[0] * scaleX, d.end[1] * scaleY] })),
-        });
-        jointNote = `drag joint: ${dragJoint.best.label}`;
-      } catch (err) {
-        // A mask off the object or a part the model does not show: the free fit still answers.
-        jointNote = `two-state fit (drag joint failed: ${(err as Error).message})`;
+      const drags: ViewDrag[] = req.drags.map((d) => ({ start: [d.start[0] * scaleX, d.start[1] * scaleY], end: [d.end[0] * scaleX, d.end[1] * scaleY] }));
+      // Each candidate part region (the segment; its extent when the segmenter gives one) places
+      // the part's box, hence the hinges; the lower-cost explanation of the drags wins (a segment
+      // on one plank of a textured door puts its hinges inside the door; an extent that runs over
+      // a neighbouring drawer of the same wood makes one part of two).
+      let error: Error | undefined;
+      for (const part of views.parts) {
+        try {
+          const fit = fitJointToDrags({ initial: views.view, dragged, partMask: part.mask, drags });
+          if (!dragJoint || fit.best.cost < dragJoint.best.cost) {
+            dragJoint = fit;
+            jointView = { view: views.view, partMask: part.mask };
+            jointNote = `drag joint (part: ${part.region}): ${fit.best.label}`;
+          }
+        } catch (err) {
+          error ??= err as Error;
+        }
       }
+      // A mask off the object or a part the model does not show: the free fit still answers.
+      if (!dragJoint) jointNote = `two-state fit (drag joint failed: ${error?.message})`;
       timings['joint'] = t() - ts;
       signal?.throwIfAborted();
     }

@@ -8,6 +8,7 @@ import { Rng } from '../src/core/random.js';
 import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import {
   GraphSegmenter,
+  type GraphSegmenterOptions,
   RegionGrowSegmenter,
   maskThickness,
   evaluateSegmenter,
@@ -77,6 +78,7 @@ for (const seg of [new GraphSegmenter(), new RegionGrowSegmenter()]) describe(se
     const tiny = seg.name.startsWith('graph') ? new GraphSegmenter({ maxSide: 50 }) : new RegionGrowSegmenter({ maxSide: 50 });
     const m = await tiny.segment(big, [8.5 * k, 20.5 * k]);
     assert.equal(m.data.length, big.width * big.height);
+    if (seg instanceof GraphSegmenter) assert.equal(m.extent?.length, big.width * big.height, 'the extent is upsampled too');
     assert.ok(maskIou(m, rectMask(big.width, big.height, 5 * k, 20 * k, 5 * k, 25 * k)) > 0.85);
   });
   it('fills holes', () => {
@@ -99,16 +101,41 @@ function stripedPanels(): RgbaImage {
   return { width: W, height: H, data };
 }
 
+/** A panel of 6 px wide vertical planks in two close greys (21 rgb units apart) beside a blue one, a dark seam between. */
+function plankPanels(): RgbaImage {
+  const W = 60, H = 40;
+  const data = new Uint8Array(W * H * 4);
+  for (let y = 4; y < 36; y++) {
+    for (let x = 4; x < 56; x++) {
+      const g = Math.floor((x - 4) / 6) % 2 ? 162 : 150;
+      data.set([...(x === 30 ? [20, 20, 20] : x < 30 ? [g, g, g + 10] : [40, 40, 200]), 255], (y * W + x) * 4);
+    }
+  }
+  return { width: W, height: H, data };
+}
+
 describe('GraphSegmenter on textures', () => {
-  const panel = rectMask(60, 40, 4, 30, 4, 36);
-  const table: Array<[string, number, (iou: number) => boolean]> = [
-    ['retries a one-row stripe and returns the whole striped panel (default minThickness)', 0.12, (iou) => iou > 0.95],
-    ['without the thickness retry the click selects a stripe (the failure it fixes)', 0, (iou) => iou < 0.5],
+  const left = rectMask(60, 40, 4, 30, 4, 36), right = rectMask(60, 40, 31, 56, 4, 36);
+  const big = (iou: number): boolean => iou > 0.95, small = (iou: number): boolean => iou < 0.5;
+  // name, image, options, click, the panel clicked, test of the mask's IoU with it, of the extent's (undefined: no extent)
+  type Row = [string, () => RgbaImage, Partial<GraphSegmenterOptions>, [number, number], Mask, (iou: number) => boolean, ((iou: number) => boolean) | undefined];
+  const table: Row[] = [
+    ['retries a one-row stripe and returns the whole striped panel (defaults)', stripedPanels, {}, [12.5, 20.5], left, big, big],
+    ['without the thickness retry a click on stripes selects a stripe; its extent is the panel', stripedPanels, { minThickness: 0 }, [12.5, 20.5], left, small, big],
+    ['a click on planks of close colours selects one plank; its extent is the panel (defaults)', plankPanels, {}, [12.5, 20.5], left, small, big],
+    ['gives no extent with extentMerge 0', plankPanels, { extentMerge: 0 }, [12.5, 20.5], left, small, undefined],
+    ['does not extend across the seam into the blue panel', plankPanels, {}, [45.5, 20.5], right, big, big],
   ];
-  for (const [name, minThickness, ok] of table) {
+  for (const [name, image, options, click, want, maskOk, extentOk] of table) {
     it(name, async () => {
-      const iou = maskIou(await new GraphSegmenter({ minThickness }).segment(stripedPanels(), [12.5, 20.5]), panel);
-      assert.ok(ok(iou), `IoU ${iou.toFixed(3)}`);
+      const m = await new GraphSegmenter(options).segment(image(), click);
+      const iou = maskIou(m, want);
+      assert.ok(maskOk(iou), `mask IoU ${iou.toFixed(3)}`);
+      if (!extentOk) return assert.equal(m.extent, undefined);
+      assert.ok(m.extent, 'an extent');
+      const e = maskIou({ width: m.width, height: m.height, data: m.extent }, want);
+      assert.ok(extentOk(e), `extent IoU ${e.toFixed(3)}`);
+      for (let p = 0; p < m.data.length; p++) if (m.data[p]) assert.equal(m.extent[p], 1, 'the extent covers the mask');
     });
   }
   it('measures thickness as twice the inscribed city-block radius', () => {

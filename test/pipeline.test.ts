@@ -9,6 +9,7 @@ import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import { readDatasetIndex, readNpy } from '../src/dataset/read.js';
 import { readGaussianPly } from '../src/gaussians/ply.js';
 import { PartRMModel } from '../src/model/model.js';
+import { GraphSegmenter, type Segmenter } from '../src/drag/index.js';
 import { PartRMPipeline, createPipeline, resolveManifestPath } from '../src/pipeline.js';
 
 const PART_MANIFEST = 'test/fixtures/model-runtime/part-manifest.json';
@@ -95,11 +96,39 @@ describe('pipeline (analytic part-moving ONNX fixture)', () => {
       const r = await p.run({ image: sample.image, drags: [sample.drag], outDir: out });
       assert.ok(r.timings['joint']! >= 0);
       const json = JSON.parse(readFileSync(r.files['articulation.json']!, 'utf8')) as { jointMethod: string; joints: Array<{ type: string; axis: number[] }> };
-      assert.match(json.jointMethod, /^drag joint: (prismatic along|revolute about) /);
+      assert.match(json.jointMethod, /^drag joint \(part: (segment|extent)\): (prismatic along|revolute about) /);
       assert.deepEqual(json.joints[0]!.type, r.articulation.joints[0]!.type);
       assert.match(r.urdf, new RegExp(`type="${r.articulation.joints[0]!.type}"`));
     } finally {
       await p.dispose();
+    }
+  });
+
+  it("tries the segmenter's extent as the part when its segment cannot place one", async () => {
+    // A segment of one pixel (too few for the drag joint's part) with the graph segmenter's mask as its extent.
+    const graph = new GraphSegmenter({ extentMerge: 0 });
+    const segmenter: Segmenter = {
+      name: 'one pixel + extent',
+      async segment(image, point) {
+        const m = await graph.segment(image, point);
+        const data = new Uint8Array(m.data.length);
+        data[Math.floor(point[1]) * image.width + Math.floor(point[0])] = 1;
+        return { width: m.width, height: m.height, data, extent: m.data };
+      },
+    };
+    const table: Array<[string, Segmenter, RegExp]> = [
+      ['segment + extent', segmenter, /^drag joint \(part: extent\): /],
+      ['the segment alone', { name: 'one pixel', segment: async (image, point) => ({ ...(await segmenter.segment(image, point)), extent: undefined }) }, /^two-state fit \(drag joint failed: DragJointFit: the part covers /],
+    ];
+    for (const [what, seg, want] of table) {
+      const p = await PartRMPipeline.create({ model: PART_MANIFEST, points: 4000, segmenter: seg });
+      try {
+        const r = await p.run({ image: sample.image, drags: [sample.drag], outDir: join(dir, `out-extent-${what.length}`) });
+        const json = JSON.parse(readFileSync(r.files['articulation.json']!, 'utf8')) as { jointMethod: string };
+        assert.match(json.jointMethod, want, what);
+      } finally {
+        await p.dispose();
+      }
     }
   });
 

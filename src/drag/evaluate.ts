@@ -18,6 +18,8 @@ export interface SegmenterScore {
   meanPrecision: number;
   /** Mean share of the sampled drag start pixels that land on the right part. */
   perCategory: Record<string, { clicks: number; meanIou: number; meanPrecision: number }>;
+  /** The same for the masks' `extent`, when the segmenter gives one. */
+  extent?: { meanIou: number; meanPrecision: number };
   ms: number;
 }
 
@@ -36,6 +38,8 @@ export async function evaluateSegmenter(root: string, segmenter: Segmenter, opti
   const statesPerJoint = options.statesPerJoint ?? 2;
   const ious: number[] = [];
   const precisions: number[] = [];
+  const extentIous: number[] = [];
+  const extentPrecisions: number[] = [];
   const cats: Record<string, { ious: number[]; precisions: number[] }> = {};
   const t0 = performance.now();
   for (const obj of index.objects) {
@@ -67,6 +71,16 @@ export async function evaluateSegmenter(root: string, segmenter: Segmenter, opti
             inter += mask.data[p]! & gt.data[p]!;
           }
           const precision = area === 0 ? 0 : inter / area;
+          if (mask.extent) {
+            const ext: Mask = { width: mask.width, height: mask.height, data: mask.extent };
+            let eInter = 0, eArea = 0;
+            for (let p = 0; p < gt.data.length; p++) {
+              eArea += ext.data[p]!;
+              eInter += ext.data[p]! & gt.data[p]!;
+            }
+            extentIous.push(maskIou(ext, gt));
+            extentPrecisions.push(eArea === 0 ? 0 : eInter / eArea);
+          }
           ious.push(iou);
           precisions.push(precision);
           const c = (cats[obj.category] ??= { ious: [], precisions: [] });
@@ -87,6 +101,7 @@ export async function evaluateSegmenter(root: string, segmenter: Segmenter, opti
     medianIou: sorted.length ? sorted[sorted.length >> 1]! : Number.NaN,
     meanPrecision: mean(precisions),
     perCategory,
+    ...(extentIous.length === ious.length && ious.length > 0 ? { extent: { meanIou: mean(extentIous), meanPrecision: mean(extentPrecisions) } } : {}),
     ms: performance.now() - t0,
   };
 }

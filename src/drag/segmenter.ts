@@ -2,7 +2,8 @@
  * Part segmentation from a point prompt: the first step of drag propagation. The official PartRM
  * uses SAM (vit_h) with one positive point at the operator's drag start and keeps the smallest of
  * its multimask outputs; here the segmenter is an interface with a weight-free default
- * (`RegionGrowSegmenter`) and a SAM-style ONNX encoder/decoder pair (`SamOnnxSegmenter`).
+ * (`GraphSegmenter`; `RegionGrowSegmenter` as an alternative) and a SAM-style ONNX
+ * encoder/decoder pair (`SamOnnxSegmenter`).
  */
 import type { RgbaImage } from '../core/image.js';
 import type { Vec2 } from '../core/math.js';
@@ -12,6 +13,12 @@ export interface Mask {
   width: number;
   height: number;
   data: Uint8Array;
+  /**
+   * Optional, same layout: the region the part extends over, a superset of `data` (a segmenter
+   * whose `data` may cover only a plank or stripe of a textured part adds it). Geometry that
+   * needs the part's edges (the pipeline's joint step) reads it; drag sampling reads `data`.
+   */
+  extent?: Uint8Array;
 }
 
 export interface Segmenter {
@@ -70,12 +77,15 @@ export function segmentDownscaled(image: RgbaImage, point: Vec2, maxSide: number
     }
   }
   const small = segment({ width: w, height: h, data }, [Math.min(w, point[0] / k), Math.min(h, point[1] / k)]);
-  const out = new Uint8Array(W * H);
-  for (let y = 0; y < H; y++) {
-    const sy = Math.min(h - 1, Math.floor(y / k));
-    for (let x = 0; x < W; x++) out[y * W + x] = small.data[sy * w + Math.min(w - 1, Math.floor(x / k))]!;
-  }
-  return { width: W, height: H, data: out };
+  const upsample = (m: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) {
+      const sy = Math.min(h - 1, Math.floor(y / k));
+      for (let x = 0; x < W; x++) out[y * W + x] = m[sy * w + Math.min(w - 1, Math.floor(x / k))]!;
+    }
+    return out;
+  };
+  return { width: W, height: H, data: upsample(small.data), ...(small.extent ? { extent: upsample(small.extent) } : {}) };
 }
 
 export function checkPrompt(image: RgbaImage, point: Vec2, who: string): void {
