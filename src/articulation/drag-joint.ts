@@ -220,7 +220,16 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   const margin = 0.03 * size;
   // A slide cannot travel further than the object is deep along it (a drawer stays in its runners).
   const travel = objBox.map(([lo, hi]) => Math.max(hi - lo, 0.05 * size));
-  const moved = new Uint8Array(W * H);
+  // The silhouette IoU only changes where the moved part lands: the body's own intersection and
+  // union with the dragged silhouette are counted once, and each evaluation visits only the
+  // pixels it stamps (`moved` holds the evaluation's stamp, so it is never cleared).
+  let bodyInter = 0, bodyUnion = 0;
+  for (let p = 0; p < W * H; p++) {
+    bodyInter += bodySil[p]! & afterSil[p]!;
+    bodyUnion += bodySil[p]! | afterSil[p]!;
+  }
+  const moved = new Uint32Array(W * H);
+  let stamp = 0;
 
   const evaluate = (type: JointHypothesis['type'], axisIndex: number, T: Rigid, s: number): Omit<JointHypothesis, 'type' | 'label' | 'axis' | 'origin' | 'transform' | 'motion'> => {
     let e2 = 0;
@@ -230,7 +239,8 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
       e2 += depth > 0 ? (x - d.end[0]) ** 2 + (y - d.end[1]) ** 2 : 1e6;
     }
     const residual = Math.sqrt(e2 / starts.length) / dragLength;
-    moved.fill(0);
+    stamp++;
+    let inter = bodyInter, union = bodyUnion;
     let hidden = 0;
     for (const q of sample) {
       const { x, y, depth: z } = project(cam, rigidApply(T, q), w2c);
@@ -239,18 +249,17 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
       const p = py * W + px;
       if (view.alpha[p]! > minAlpha && z > view.depth[p]! + margin) hidden++;
       // Splat 2x2 so the thinned sample still covers the part's pixels.
-      for (const o of [p, p + 1, p + W, p + W + 1]) if (o < W * H) moved[o] = 1;
-    }
-    let silhouette = 0;
-    if (after) {
-      let inter = 0, union = 0;
-      for (let p = 0; p < W * H; p++) {
-        const a = bodySil[p]! | moved[p]!, b = afterSil[p]!;
-        inter += a & b;
-        union += a | b;
+      for (const o of [p, p + 1, p + W, p + W + 1]) {
+        if (o >= W * H || moved[o] === stamp) continue;
+        moved[o] = stamp;
+        // A pixel the body already covers counts in both sums already.
+        if (!bodySil[o]) {
+          inter += afterSil[o]!;
+          union += 1 - afterSil[o]!;
+        }
       }
-      silhouette = union ? 1 - inter / union : 0;
     }
+    const silhouette = after && union ? 1 - inter / union : 0;
     const penetration = hidden / sample.length;
     const range = type === 'revolute' ? Math.max(0, Math.abs(s) - (105 * Math.PI) / 180) / (Math.PI / 2) : Math.max(0, Math.abs(s) - travel[axisIndex]!) / travel[axisIndex]!;
     const prior = furnitureJoint(type, axisIndex) ? 0 : 1;
