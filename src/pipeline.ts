@@ -255,16 +255,21 @@ function knownJointToWorld(fit: DragJointFit, worldFromRig: Mat4): Omit<KnownJoi
 export function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage {
   const { width: W, height: H } = image;
   const data = new Uint8Array(W * H * 4);
+  // 2 inside a mask (where drags are sampled), 1 in an extent only (the joint step's other
+  // candidate part region), 0 elsewhere.
+  const region = new Uint8Array(W * H);
+  for (const m of masks) {
+    if (m.width !== W || m.height !== H) continue;
+    for (let p = 0; p < W * H; p++) region[p] = Math.max(region[p]!, m.data[p] ? 2 : m.extent?.[p] ? 1 : 0);
+  }
+  const rgb = [0, 0, 0];
   for (let p = 0; p < W * H; p++) {
     const a = image.data[4 * p + 3]! / 255;
-    const inMask = masks.some((m) => m.width === W && m.height === H && m.data[p]);
-    const inExtent = !inMask && masks.some((m) => m.width === W && m.height === H && m.extent?.[p]);
-    // Inside the mask (where drags are sampled): the image; in its extent only (the joint step's
-    // other candidate part region): the image half washed out; elsewhere: washed-out grey.
-    const rgb = [0, 1, 2].map((c) => image.data[4 * p + c]! * a + 255 * (1 - a));
-    const grey = 0.3 * rgb[0]! + 0.59 * rgb[1]! + 0.11 * rgb[2]!;
-    const wash = 0.35 * grey + 0.65 * 255;
-    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round(inMask ? rgb[c]! : inExtent ? 0.5 * (rgb[c]! + wash) : wash);
+    // In a mask: the image; in an extent only: the image half washed out; elsewhere: washed-out grey.
+    for (let c = 0; c < 3; c++) rgb[c] = image.data[4 * p + c]! * a + 255 * (1 - a);
+    const wash = 0.35 * (0.3 * rgb[0]! + 0.59 * rgb[1]! + 0.11 * rgb[2]!) + 0.65 * 255;
+    const r = region[p]!;
+    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round(r === 2 ? rgb[c]! : r === 1 ? 0.5 * (rgb[c]! + wash) : wash);
     data[4 * p + 3] = 255;
   }
   const dot = (x: number, y: number, rgb: [number, number, number]): void => {
