@@ -49,6 +49,19 @@ export const DEFAULT_GRAPH_SEGMENTER: GraphSegmenterOptions = { maxSide: 512, si
 
 const BINS_PER_UNIT = 16;
 
+/** Every pair of 8-connected pixels once, in raster order (right, down, down-right, down-left of each pixel). */
+function forEachNeighbourPair(W: number, H: number, visit: (a: number, b: number) => void): void {
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const p = y * W + x;
+      if (x + 1 < W) visit(p, p + 1);
+      if (y + 1 < H) visit(p, p + W);
+      if (x + 1 < W && y + 1 < H) visit(p, p + W + 1);
+      if (x > 0 && y + 1 < H) visit(p, p + W - 1);
+    }
+  }
+}
+
 /** Felzenszwalb-Huttenlocher labels (component root per pixel, -1 outside `fg`). */
 export function felzenszwalb(image: RgbaImage, fg: Uint8Array, sigma: number, k: number, minSize: number): Int32Array {
   const { width: W, height: H } = image;
@@ -70,15 +83,7 @@ export function felzenszwalb(image: RgbaImage, fg: Uint8Array, sigma: number, k:
     if (w > maxBin) maxBin = w;
     m++;
   };
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const p = y * W + x;
-      if (x + 1 < W) add(p, p + 1);
-      if (y + 1 < H) add(p, p + W);
-      if (x + 1 < W && y + 1 < H) add(p, p + W + 1);
-      if (x > 0 && y + 1 < H) add(p, p + W - 1);
-    }
-  }
+  forEachNeighbourPair(W, H, add);
   // Counting sort by weight (stable: ties keep raster order, so the result is deterministic).
   const counts = new Int32Array(maxBin + 2);
   for (let i = 0; i < m; i++) counts[ew[i]! + 1]!++;
@@ -161,15 +166,7 @@ export function mergeSimilarSegments(image: RgbaImage, labels: Int32Array, maxDi
     const [u, v] = a < b ? [a, b] : [b, a];
     adjacent.set(u * n + v, [u, v]);
   };
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const p = y * W + x;
-      if (x + 1 < W) link(p, p + 1);
-      if (y + 1 < H) link(p, p + W);
-      if (x + 1 < W && y + 1 < H) link(p, p + W + 1);
-      if (x > 0 && y + 1 < H) link(p, p + W - 1);
-    }
-  }
+  forEachNeighbourPair(W, H, link);
   const joined = new Uint8Array(n);
   let pairs = [...adjacent.values()];
   for (;;) {
