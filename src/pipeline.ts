@@ -423,7 +423,7 @@ export class PartRMPipeline implements Pipeline {
     if ((this.options.joint ?? 'drags') === 'drags') {
       ts = t();
       const views = jointViews(this.model, image, propagated.masks, prediction.initial);
-      const dragged = depthView(prediction.dragged, views.view.camera);
+      const draggedView = depthView(prediction.dragged, views.view.camera);
       const scaleX = JOINT_VIEW_SIZE / image.width, scaleY = JOINT_VIEW_SIZE / image.height;
       const drags: ViewDrag[] = req.drags.map((d) => ({ start: [d.start[0] * scaleX, d.start[1] * scaleY], end: [d.end[0] * scaleX, d.end[1] * scaleY] }));
       // Each candidate part region (the segment; its extent when the segmenter gives one) places
@@ -433,7 +433,7 @@ export class PartRMPipeline implements Pipeline {
       let error: Error | undefined;
       for (const part of views.parts) {
         try {
-          const fit = fitJointToDrags({ initial: views.view, dragged, partMask: part.mask, drags });
+          const fit = fitJointToDrags({ initial: views.view, dragged: draggedView, partMask: part.mask, drags });
           if (!dragJoint || fit.best.cost < dragJoint.best.cost) {
             dragJoint = fit;
             jointView = { view: views.view, partMask: part.mask };
