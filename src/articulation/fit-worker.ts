@@ -1,6 +1,7 @@
 /** The joint fit's helper thread (see pool.ts): runs fit jobs posted on its port until the process ends. */
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { runFitJob } from './fit.js';
+import { receiveSoon } from './pool.js';
 
 const { ctl, port } = workerData as { ctl: Int32Array; port: MessagePort };
 Atomics.store(ctl, 0, 1);
@@ -13,11 +14,10 @@ for (;;) {
     Atomics.wait(ctl, 1, posted);
     continue;
   }
-  let m = receiveMessageOnPort(port);
-  for (let spin = 0; !m && spin < 1000; spin++) m = receiveMessageOnPort(port);
+  const m = receiveSoon(port);
   let answer: { ok?: unknown; error?: string };
   try {
-    answer = { ok: runFitJob(m?.message) };
+    answer = { ok: runFitJob(m?.message as Parameters<typeof runFitJob>[0]) };
   } catch (e) {
     answer = { error: String(e) };
   }

@@ -1245,6 +1245,25 @@ interface RigidFit {
   guess?: number;
 }
 
+/**
+ * One rotation candidate's rigid ICP on the refine subsets, its score, and the revolute start its
+ * screw gives (near the changed points) with the score the hinge penalty predicts for it. The
+ * caller and the helper run this same function, so their answers are the same.
+ */
+function rigidFitOf(T0: Rigid, refineA: Float32Array, refineB: Float32Array, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache, tau: number, nearChanged: Vec3, score: (T: Rigid) => number, hingePenalty: (T: Rigid) => number): RigidFit {
+  const T = icp(T0, refineA, refineB, GA, GB, nA, nB, 2 * tau, 'rigid', 5);
+  const s = score(T);
+  const sc = screwOf(T, nearChanged);
+  if (sc.angle < 1e-3) return { T, s };
+  const start = rigidRevolute(sc.axis, sc.point, sc.angle);
+  return { T, s, start, guess: s - hingePenalty(start) };
+}
+
+/** A hinge candidate's revolute ICP on the refine subsets (the caller's and the helper's). */
+function refineRevolute(start: Rigid, refineA: Float32Array, refineB: Float32Array, GA: Grids, GB: Grids, nA: NormalCache, nB: NormalCache, tau: number): Rigid {
+  return icp(start, refineA, refineB, GA, GB, nA, nB, 1.5 * tau, 'revolute', 5);
+}
+
 /** Work the helper thread (pool.ts) can do for a fit. Jobs with `fit` use the helper's state of that fit (see helperState). */
 type FitJob =
   | { kind: 'prepare'; points: Float32Array }
@@ -1311,20 +1330,15 @@ export function runFitJob(job: FitJob): unknown {
   }
   if (job.kind === 'revolute') {
     const st = stateOf(job.fit);
-    return icp(job.start, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, 1.5 * job.tau, 'revolute', 5);
+    return refineRevolute(job.start, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, job.tau);
   }
   if (job.kind === 'rigid') {
     const st = stateOf(job.fit);
     const x = job.inputs;
     const buf = new Float64Array(Math.max(job.refineA.length, job.refineB.length, job.staticPts.length) / 3);
-    return job.starts.map((T0): RigidFit => {
-      const T = icp(T0, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, 2 * x.tau, 'rigid', 5);
-      const s = scoreMotion(T, x.scoreA, x.scoreB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size);
-      const sc = screwOf(T, job.nearChanged);
-      if (sc.angle < 1e-3) return { T, s };
-      const start = rigidRevolute(sc.axis, sc.point, sc.angle);
-      return { T, s, start, guess: s - hingePenaltyOf(start, job.refineA, job.refineB, job.staticPts, x.tau, x.size, buf) };
-    });
+    const score = (T: Rigid): number => scoreMotion(T, x.scoreA, x.scoreB, st.GA.grid, st.GB.grid, x.sigma, x.drags, x.size);
+    const hingePenalty = (T: Rigid): number => hingePenaltyOf(T, job.refineA, job.refineB, job.staticPts, x.tau, x.size, buf);
+    return job.starts.map((T0) => rigidFitOf(T0, job.refineA, job.refineB, st.GA, st.GB, st.nA, st.nB, x.tau, job.nearChanged, score, hingePenalty));
   }
   if (job.kind === 'peaks') {
     const peaks = job.rotations.map((R) => translationPeaks(R, job.ps, job.qs, job.cell, job.maxShift, job.peaks));
@@ -1519,16 +1533,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   let rigidAnswer: RigidFit[] | undefined;
   for (let k = 0; k < rigidStarts.length; k++) {
     if (k === RIGID_HERE && rigidAway) rigidAnswer = collect<RigidFit[]>();
-    let r = k >= RIGID_HERE ? rigidAnswer?.[k - RIGID_HERE] : undefined;
-    if (!r) {
-      const T = icp(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, 2 * tau, 'rigid', 5);
-      r = { T, s: score(T) };
-      const sc = screwOf(T, nearChanged);
-      if (sc.angle >= 1e-3) {
-        r.start = rigidRevolute(sc.axis, sc.point, sc.angle);
-        r.guess = r.s - hingePenalty(r.start);
-      }
-    }
+    const r = (k >= RIGID_HERE ? rigidAnswer?.[k - RIGID_HERE] : undefined) ?? rigidFitOf(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, tau, nearChanged, (T) => score(T), hingePenalty);
     if (r.s > rigidScore) {
       rigidBest = r.T;
       rigidScore = r.s;
@@ -1553,7 +1558,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
       R = collect<Rigid>();
       revTaken = true;
     }
-    R ??= icp(f.start, refineA, refineB, GA, GB, normalsA, normalsB, 1.5 * tau, 'revolute', 5);
+    R ??= refineRevolute(f.start, refineA, refineB, GA, GB, normalsA, normalsB, tau);
     const adj = revScore(R);
     if (adj > revAdjusted) {
       revAdjusted = adj;

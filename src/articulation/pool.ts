@@ -27,6 +27,16 @@ interface Helper {
   ready: boolean;
 }
 
+/**
+ * The next message on `port`, either side: a message is posted before the shared counter moves,
+ * but can reach the other thread's port a moment after the counter does, so a few polls wait for it.
+ */
+export function receiveSoon(port: MessagePort): { message: unknown } | undefined {
+  let r = receiveMessageOnPort(port);
+  for (let spin = 0; !r && spin < 1000; spin++) r = receiveMessageOnPort(port);
+  return r;
+}
+
 /** At most this many jobs out at once (the helper runs them in order). */
 const MAX_OUT = 2;
 
@@ -164,9 +174,7 @@ export function collect<T>(): T | undefined {
     Atomics.wait(h.ctl, ANSWERED, got, 100);
   }
   h.taken = want;
-  let r = receiveMessageOnPort(h.port);
-  for (let spin = 0; !r && spin < 1000; spin++) r = receiveMessageOnPort(h.port);
-  const m = r?.message as { ok?: T; error?: string } | undefined;
+  const m = receiveSoon(h.port)?.message as { ok?: T; error?: string } | undefined;
   if (!m || m.error !== undefined) return undefined;
   answered++;
   return m.ok;
