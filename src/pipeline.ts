@@ -417,8 +417,8 @@ export class PartRMPipeline implements Pipeline {
     const dragged = moved ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;
 
     // joint (rig frame): renders of both predicted states from the input camera
-    let dragJoint: DragJointFit | undefined;
-    let jointView: { view: DepthView; partMask: Uint8Array } | undefined;
+    // The drag joint with the view and part region it was found on (they label the sampled points).
+    let dragJoint: { fit: DragJointFit; view: DepthView; partMask: Uint8Array } | undefined;
     let jointNote = 'two-state fit (joint: fit)';
     if ((this.options.joint ?? 'drags') === 'drags') {
       ts = t();
@@ -434,9 +434,8 @@ export class PartRMPipeline implements Pipeline {
       for (const part of views.parts) {
         try {
           const fit = fitJointToDrags({ initial: views.view, dragged: draggedView, partMask: part.mask, drags });
-          if (!dragJoint || fit.best.cost < dragJoint.best.cost) {
-            dragJoint = fit;
-            jointView = { view: views.view, partMask: part.mask };
+          if (!dragJoint || fit.best.cost < dragJoint.fit.best.cost) {
+            dragJoint = { fit, view: views.view, partMask: part.mask };
             jointNote = `drag joint (part: ${part.region}): ${fit.best.label}`;
           }
         } catch (err) {
@@ -458,13 +457,13 @@ export class PartRMPipeline implements Pipeline {
     const draggedPts = moved ? { ...draggedRig, positions: transformPoints(worldFromRig, draggedRig.positions) } : draggedRig;
     const drags3d = dragHints(this.model, image, propagated.drags, initial, dragged);
     let joint: KnownJoint | undefined;
-    if (dragJoint && jointView) {
-      const labels = labelPointsByView(initialRig.positions, jointView.view, jointView.partMask, 0.1 * dragJoint.size);
-      joint = { ...knownJointToWorld(dragJoint, worldFromRig), movingInitial: labels.moving, keptInitial: labels.onObject };
+    if (dragJoint) {
+      const labels = labelPointsByView(initialRig.positions, dragJoint.view, dragJoint.partMask, 0.1 * dragJoint.fit.size);
+      joint = { ...knownJointToWorld(dragJoint.fit, worldFromRig), movingInitial: labels.moving, keptInitial: labels.onObject };
     }
     // The operator's first drag starts on the part's handle: its 3D point (initial state, output
     // frame) is the grasp point a policy derived from this URDF uses (articulation.json "grasp").
-    const grasp = dragJoint ? transformPoint(worldFromRig, dragJoint.starts[0]!) : dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
+    const grasp = dragJoint ? transformPoint(worldFromRig, dragJoint.fit.starts[0]!) : dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
     timings['sample'] = t() - ts;
     signal?.throwIfAborted();
 

@@ -214,9 +214,8 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   // The body's silhouette: every visible pixel outside the part.
   const bodySil = new Uint8Array(W * H);
   for (let p = 0; p < W * H; p++) bodySil[p] = view.alpha[p]! > minAlpha && !input.partMask[p] ? 1 : 0;
-  let afterArea = 0;
   const afterSil = new Uint8Array(W * H);
-  if (after) for (let p = 0; p < W * H; p++) afterArea += afterSil[p] = after.alpha[p]! > minAlpha ? 1 : 0;
+  if (after) for (let p = 0; p < W * H; p++) afterSil[p] = after.alpha[p]! > minAlpha ? 1 : 0;
   const margin = 0.03 * size;
   // A slide cannot travel further than the object is deep along it (a drawer stays in its runners).
   const travel = objBox.map(([lo, hi]) => Math.max(hi - lo, 0.05 * size));

@@ -32,6 +32,16 @@ export interface EvaluateOptions {
   splits?: string[];
 }
 
+/** Share of a predicted mask's pixels on the ground-truth part (0 for an empty mask). */
+function precisionOf(predicted: Uint8Array, truth: Uint8Array): number {
+  let inter = 0, area = 0;
+  for (let p = 0; p < truth.length; p++) {
+    area += predicted[p]!;
+    inter += predicted[p]! & truth[p]!;
+  }
+  return area === 0 ? 0 : inter / area;
+}
+
 export async function evaluateSegmenter(root: string, segmenter: Segmenter, options: EvaluateOptions = {}): Promise<SegmenterScore> {
   const index = await readDatasetIndex(root);
   const perState = options.clicksPerState ?? 2;
@@ -65,21 +75,10 @@ export async function evaluateSegmenter(root: string, segmenter: Segmenter, opti
           const x = Number(npy.data[o]), y = Number(npy.data[o + 1]);
           const mask = await segmenter.segment(image, [x, y]);
           const iou = maskIou(mask, gt);
-          let inter = 0, area = 0;
-          for (let p = 0; p < gt.data.length; p++) {
-            area += mask.data[p]!;
-            inter += mask.data[p]! & gt.data[p]!;
-          }
-          const precision = area === 0 ? 0 : inter / area;
+          const precision = precisionOf(mask.data, gt.data);
           if (mask.extent) {
-            const ext: Mask = { width: mask.width, height: mask.height, data: mask.extent };
-            let eInter = 0, eArea = 0;
-            for (let p = 0; p < gt.data.length; p++) {
-              eArea += ext.data[p]!;
-              eInter += ext.data[p]! & gt.data[p]!;
-            }
-            extentIous.push(maskIou(ext, gt));
-            extentPrecisions.push(eArea === 0 ? 0 : eInter / eArea);
+            extentIous.push(maskIou({ width: mask.width, height: mask.height, data: mask.extent }, gt));
+            extentPrecisions.push(precisionOf(mask.extent, gt.data));
           }
           ious.push(iou);
           precisions.push(precision);

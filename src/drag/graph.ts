@@ -225,6 +225,13 @@ export function maskThickness(mask: Uint8Array, W: number, H: number): number {
   return 2 * best;
 }
 
+/** `data` with its holes filled, cut to the foreground. */
+function filledOnForeground(data: Uint8Array, W: number, H: number, fg: Uint8Array): Uint8Array {
+  const filled = fillHoles({ width: W, height: H, data }).data;
+  for (let p = 0; p < W * H; p++) filled[p] = filled[p]! & fg[p]!;
+  return filled;
+}
+
 export class GraphSegmenter implements Segmenter {
   readonly name = 'graph (Felzenszwalb-Huttenlocher segments, window vote at the click, no weights)';
   readonly options: GraphSegmenterOptions;
@@ -273,7 +280,7 @@ export class GraphSegmenter implements Segmenter {
       if (best < 0) return { width: W, height: H, data: new Uint8Array(W * H) };
       const data = new Uint8Array(W * H);
       for (let p = 0; p < W * H; p++) data[p] = labels[p] === best ? 1 : 0;
-      result = this.filledOnForeground(data, W, H, fg);
+      result = filledOnForeground(data, W, H, fg);
       chosen = best;
       let area = 0;
       for (let p = 0; p < W * H; p++) area += result[p]!;
@@ -287,16 +294,10 @@ export class GraphSegmenter implements Segmenter {
       const root = c.merged[chosen]!;
       const region = new Uint8Array(W * H);
       for (let p = 0; p < W * H; p++) region[p] = c.merged[p] === root ? 1 : 0;
-      mask.extent = this.filledOnForeground(region, W, H, c.fg);
+      mask.extent = filledOnForeground(region, W, H, c.fg);
       for (let p = 0; p < W * H; p++) mask.extent[p] = mask.extent[p]! | mask.data[p]!;
     }
     return mask;
-  }
-
-  private filledOnForeground(data: Uint8Array, W: number, H: number, fg: Uint8Array): Uint8Array {
-    const filled = fillHoles({ width: W, height: H, data }).data;
-    for (let p = 0; p < W * H; p++) filled[p] = filled[p]! & fg[p]!;
-    return filled;
   }
 
   async segment(image: RgbaImage, point: Vec2): Promise<Mask> {
