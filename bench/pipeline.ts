@@ -25,9 +25,10 @@ import { evaluateSegmenter } from '../src/drag/evaluate.js';
 import { GraphSegmenter } from '../src/drag/graph.js';
 import { RegionGrowSegmenter } from '../src/drag/region.js';
 import { PartRMModel } from '../src/model/model.js';
-import { axisAngleErrorDeg } from '../src/articulation/rigid.js';
+import { axisAngleErrorDeg, lineDistance } from '../src/articulation/rigid.js';
 import { decodePngRgba } from '../src/core/image.js';
 import { readNpy } from '../src/dataset/read.js';
+import type { Vec3 } from '../src/core/math.js';
 import { readFile } from 'node:fs/promises';
 import type { ExecutionProvider } from '../src/model/session.js';
 import { PartRMPipeline, defaultManifestPath, resolveManifestPath } from '../src/pipeline.js';
@@ -120,7 +121,7 @@ const drags = readDragsFile('samples/cabinet/drags.json');
     if (pipelineModelIsFixture) say('accuracy_note', 'analytic fixture model (moves the dragged region towards the camera): figures are not a model result');
     for (const method of ['drags', 'fit'] as const) {
       const pipeline = await PartRMPipeline.create({ model: manifestPath, session: { providers }, joint: method });
-      const groups: Record<string, { n: number; typeOk: number; angles: number[]; failed: number }> = {};
+      const groups: Record<string, { n: number; typeOk: number; angles: number[]; hinges: number[]; failed: number }> = {};
       try {
         for (const obj of index.objects) {
           const group = obj.category === 'trashcan' ? 'unseen' : 'seen';
@@ -134,13 +135,18 @@ const drags = readDragsFile('samples/cabinet/drags.json');
             const image = decodePngRgba(await readFile(join(dir, 'd', state.rgba[0]!)));
             for (let p = 3; p < image.data.length; p += 4) image.data[p] = 255;
             const truth = obj.joints[d.joint]!;
-            const g = (groups[group] ??= { n: 0, typeOk: 0, angles: [], failed: 0 });
+            const g = (groups[group] ??= { n: 0, typeOk: 0, angles: [], hinges: [], failed: 0 });
             g.n++;
             try {
               const r = await pipeline.run({ image, drags: [{ start: [Number(npy.data[o]), Number(npy.data[o + 1])], end: [Number(npy.data[o + 2]), Number(npy.data[o + 3])] }] });
               const j = r.articulation.joints[0]!;
               if (j.type === truth.type) g.typeOk++;
               g.angles.push(axisAngleErrorDeg(j.axis, truth.axis));
+              if (j.type === 'revolute' && truth.type === 'revolute') {
+                // The ground-truth hinge in the rig frame (the dataset's normalisation).
+                const { center, scale } = obj.normalisation;
+                g.hinges.push(lineDistance(j.origin, j.axis, truth.origin.map((v, i) => (v - center[i]!) * scale) as Vec3, truth.axis));
+              }
             } catch {
               g.failed++;
             }
@@ -155,6 +161,8 @@ const drags = readDragsFile('samples/cabinet/drags.json');
         say(`${prefix}${k}_joints`, g.n);
         say(`${prefix}${k}_type_accuracy`, g.typeOk / Math.max(1, g.n));
         say(`${prefix}${k}_median_axis_error_deg`, median(g.angles));
+        // Distance of the hinge line to the true one, in object units (the object ~1.5 across).
+        say(`${prefix}${k}_median_hinge_line_distance`, median(g.hinges));
         say(`${prefix}${k}_failures`, g.failed);
       }
     }

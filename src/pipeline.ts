@@ -239,9 +239,9 @@ function jointViews(model: PartRMModel, image: RgbaImage, masks: Mask[], initial
  * hypothesis of another type or axis.
  */
 function knownJointToWorld(fit: DragJointFit, worldFromRig: Mat4): Omit<KnownJoint, 'movingInitial' | 'keptInitial'> {
-  const b = fit.best;
+  const b = fit.joint;
   const alt = fit.hypotheses.find((h) => h.type !== b.type || Math.abs(vec3.dot(h.axis, b.axis)) < 0.9);
-  const confidence = alt ? Math.max(0, Math.min(1, (alt.cost - b.cost) / Math.max(alt.cost, 1e-9))) : 1;
+  const confidence = alt ? Math.max(0, Math.min(1, (alt.cost - fit.best.cost) / Math.max(alt.cost, 1e-9))) : 1;
   const { scale, rotation } = decomposeSimilarity(worldFromRig);
   return {
     type: b.type,
@@ -436,7 +436,7 @@ export class PartRMPipeline implements Pipeline {
           const fit = fitJointToDrags({ initial: views.view, dragged: draggedView, partMask: part.mask, drags });
           if (!dragJoint || fit.best.cost < dragJoint.fit.best.cost) {
             dragJoint = { fit, view: views.view, partMask: part.mask };
-            jointNote = `drag joint (part: ${part.region}): ${fit.best.label}`;
+            jointNote = `drag joint (part: ${part.region}): ${fit.joint.label}`;
           }
         } catch (err) {
           error ??= err as Error;

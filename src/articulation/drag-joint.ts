@@ -18,7 +18,11 @@
  *   penetration  share of moved part points hidden behind the initial state's visible surface (a
  *                door swinging into its cabinet, a drawer pushed into it);
  *   range        how far the motion exceeds what furniture does (105 deg, 0.6 object sizes),
- * each with a weight; the hypothesis with the lowest cost wins.
+ * each with a weight; the hypothesis with the lowest cost wins. A winning hinge on the front face
+ * of the part's box is then reported at the grasped surface instead (`DragJointFit.joint`): the
+ * blurry render spreads a flat door's depth, so that face lies in front of the door. On five
+ * generated seeds (240 joints) this moved the median hinge line distance to the ground truth from
+ * 0.107-0.159 to 0.094-0.142 object units, and left every joint type as it was.
  */
 import { type Camera, project, projectPoints, unproject } from '../core/camera.js';
 import { type Mat4, type Vec2, type Vec3, mat4InvertRigid, vec3 } from '../core/math.js';
@@ -97,7 +101,13 @@ export interface JointHypothesis {
 }
 
 export interface DragJointFit {
+  /** The lowest-cost hypothesis (its cost compares fits of other part regions). */
   best: JointHypothesis;
+  /**
+   * The joint to report: `best`, or for a hinge on the front face of the part's box, the same hinge
+   * moved back to the surface the operator grasped with its angle solved again (see below).
+   */
+  joint: JointHypothesis;
   /** All hypotheses, best first. */
   hypotheses: JointHypothesis[];
   /** Object frame: front (towards the camera, horizontal), side, up. */
@@ -267,7 +277,7 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   };
 
   const hypotheses: JointHypothesis[] = [];
-  const add = (type: JointHypothesis['type'], axisIndex: number, label: string, axis: Vec3, origin: Vec3, make: (s: number) => Rigid, lo: number, hi: number, steps: number): void => {
+  const solve = (type: JointHypothesis['type'], axisIndex: number, label: string, axis: Vec3, origin: Vec3, make: (s: number) => Rigid, lo: number, hi: number, steps: number): JointHypothesis => {
     // Grid search, then a finer grid around the best sample (the cost is piecewise: silhouettes).
     let best = { s: 0, ...evaluate(type, axisIndex, make(0), 0) };
     let h = (hi - lo) / steps;
@@ -284,11 +294,17 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
       if (e.cost < best.cost) best = { s, ...e };
     }
     const { s, ...scores } = best;
-    hypotheses.push({ type, label, axis, origin, motion: s, transform: make(s), ...scores });
+    return { type, label, axis, origin, motion: s, transform: make(s), ...scores };
   };
+  const revoluteAbout = (a: number, c: Vec3, label: string): JointHypothesis => {
+    const axis = frame[a]!, origin = toWorld(c);
+    return solve('revolute', a, label, axis, origin, (s) => rigidRevolute(axis, origin, s), -Math.PI, Math.PI, 72);
+  };
+  // Where each revolute hypothesis's hinge sits in the part's box (object-frame coordinates).
+  const hingeAt = new Map<JointHypothesis, { a: number; c: Vec3; frontFace: boolean }>();
   for (let a = 0; a < 3; a++) {
     const axis = frame[a]!;
-    add('prismatic', a, `prismatic along ${names[a]}`, axis, toWorld([0.5 * (partBox[0]![0] + partBox[0]![1]), 0.5 * (partBox[1]![0] + partBox[1]![1]), 0.5 * (partBox[2]![0] + partBox[2]![1])]), (s) => ({ r: rigidIdentity().r, t: vec3.scale(axis, s) }), -size, size, 64);
+    hypotheses.push(solve('prismatic', a, `prismatic along ${names[a]}`, axis, toWorld([0.5 * (partBox[0]![0] + partBox[0]![1]), 0.5 * (partBox[1]![0] + partBox[1]![1]), 0.5 * (partBox[2]![0] + partBox[2]![1])]), (s) => ({ r: rigidIdentity().r, t: vec3.scale(axis, s) }), -size, size, 64));
     const [i, j] = [0, 1, 2].filter((x) => x !== a) as [number, number];
     for (const bi of [0, 1] as const) {
       for (const bj of [0, 1] as const) {
@@ -296,14 +312,28 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
         c[a] = 0.5 * (partBox[a]![0] + partBox[a]![1]);
         c[i] = partBox[i]![bi];
         c[j] = partBox[j]![bj];
-        const origin = toWorld(c);
-        const label = `revolute about ${names[a]} at (${names[i]} ${bi ? 'hi' : 'lo'}, ${names[j]} ${bj ? 'hi' : 'lo'})`;
-        add('revolute', a, label, axis, origin, (s) => rigidRevolute(axis, origin, s), -Math.PI, Math.PI, 72);
+        const h = revoluteAbout(a, c, `revolute about ${names[a]} at (${names[i]} ${bi ? 'hi' : 'lo'}, ${names[j]} ${bj ? 'hi' : 'lo'})`);
+        hingeAt.set(h, { a, c, frontFace: (i === 0 && bi === 1) || (j === 0 && bj === 1) });
+        hypotheses.push(h);
       }
     }
   }
   hypotheses.sort((x, y) => x.cost - y.cost);
-  return { best: hypotheses[0]!, hypotheses, frame, size, part: new Float32Array(part), body: new Float32Array(body), starts };
+  // The hypotheses put a door's hinge on the front face of the part's box, but the blurry render
+  // spreads a flat door's depth over ~0.2 object units, so that face lies in front of the door. It
+  // is where the joint is chosen (choosing with the hinges moved back lost 10 of 280 joint types
+  // on five seeds: the door's points in front of the hinge then swing into the body below it) but
+  // not what is reported: the winner's hinge moves back to the surface the operator grasped (the
+  // drag starts) and its angle is solved again.
+  const best = hypotheses[0]!;
+  const hinge = hingeAt.get(best);
+  const grasped = Math.max(...starts.map((p) => vec3.dot(p, front)));
+  let joint = best;
+  if (hinge?.frontFace && grasped < hinge.c[0]) {
+    const [, side, upAt] = hinge.c;
+    joint = revoluteAbout(hinge.a, [Math.max(partBox[0]![0], grasped), side, upAt], `${best.label}, hinge at the grasped surface`);
+  }
+  return { best, joint, hypotheses, frame, size, part: new Float32Array(part), body: new Float32Array(body), starts };
 }
 
 /**
