@@ -161,8 +161,10 @@ const drags = readDragsFile('samples/cabinet/drags.json');
         say(`${prefix}${k}_joints`, g.n);
         say(`${prefix}${k}_type_accuracy`, g.typeOk / Math.max(1, g.n));
         say(`${prefix}${k}_median_axis_error_deg`, median(g.angles));
-        // Distance of the hinge line to the true one, in object units (the object ~1.5 across).
+        // Distance of the hinge line to the true one, in object units (the object ~1.5 across),
+        // over the revolute joints read as revolute (how many: the next key).
         say(`${prefix}${k}_median_hinge_line_distance`, median(g.hinges));
+        say(`${prefix}${k}_hinge_line_distance_joints`, g.hinges.length);
         say(`${prefix}${k}_failures`, g.failed);
       }
     }

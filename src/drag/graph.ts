@@ -13,7 +13,8 @@
  *    wins, holes filled; when it is smaller than `minFraction` of the foreground (a handle) or
  *    thinner than `minThickness` of the foreground's side (one stripe of a brushed-metal or wood
  *    texture: F-H lets a long uniform row grow first, and its k / size threshold then refuses
- *    the next row), k is doubled and the image segmented again (up to three times).
+ *    the next row), k is doubled and the image segmented again (up to seven times: a brushed-metal
+ *    laptop lid needs five or more doublings before its stripes merge).
  * 5. The mask's `extent`: the segment merged with the adjacent segments of like mean colour
  *    (`extentMerge`, see `mergeSimilarSegments`). The segment itself stays on the part (drag
  *    sampling needs that); the extent reaches the part's edges (the joint step's part box needs
@@ -45,7 +46,7 @@ export interface GraphSegmenterOptions {
   extentMerge: number;
 }
 
-export const DEFAULT_GRAPH_SEGMENTER: GraphSegmenterOptions = { maxSide: 512, sigma: 0, k: 300, minSize: 20, minFraction: 0.03, retries: 3, minThickness: 0.12, extentMerge: 25 };
+export const DEFAULT_GRAPH_SEGMENTER: GraphSegmenterOptions = { maxSide: 512, sigma: 0, k: 300, minSize: 20, minFraction: 0.03, retries: 7, minThickness: 0.12, extentMerge: 25 };
 
 const BINS_PER_UNIT = 16;
 
