@@ -177,6 +177,9 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Splat
     const z = depth[i]!;
     const cr = col[3 * i]!, cg = col[3 * i + 1]!, cbl = col[3 * i + 2]!;
     const x0 = bbox[4 * i]!, x1 = bbox[4 * i + 1]!, y0 = bbox[4 * i + 2]!, y1 = bbox[4 * i + 3]!;
+    // Beyond qCut, op · exp(-q/2) < 1/255: the pixel would be skipped after its exp anyway (the
+    // bbox is a rectangle around the ellipse; the margin keeps the skip exact under rounding).
+    const qCut = 2 * Math.log(op * 255) + 1e-6;
     for (let y = y0; y <= y1; y++) {
       const dy = y + 0.5 - v;
       const row = y * width;
@@ -185,6 +188,7 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Splat
         if (done[p]) continue;
         const dx = x + 0.5 - u;
         const q = ca * dx * dx + 2 * cb * dx * dy + cc * dy * dy;
+        if (q > qCut) continue;
         let a = op * Math.exp(-0.5 * q);
         if (a < SPLAT_MIN_ALPHA) continue;
         if (a > SPLAT_MAX_ALPHA) a = SPLAT_MAX_ALPHA;
