@@ -26,8 +26,9 @@ import { join } from 'node:path';
 import { lineDistance, rigidApply, rigidRevolute } from '../src/articulation/rigid.js';
 import { project, rigCameras } from '../src/core/camera.js';
 import { decodePngRgba } from '../src/core/image.js';
-import type { Vec3 } from '../src/core/math.js';
+import { type Vec3, transformPoint } from '../src/core/math.js';
 import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
+import { normalisationMatrix, rigToMetresMatrix } from '../src/dataset/scene.js';
 import { PartRMPipeline, defaultManifestPath, resolveManifestPath } from '../src/pipeline.js';
 import { derivePolicyFromUrdf } from '../src/policy/derive.js';
 import { createOpeningEnv } from '../src/policy/env.js';
@@ -101,7 +102,7 @@ try {
         const truth = obj.joints[d.joint]!;
         const gtUrdf = join(data, obj.urdf);
         const handle = derivePolicyFromUrdf(gtUrdf, truth.name, truth.type === 'prismatic' ? 'drawer' : 'door').grasp;
-        const { center: c, scale: s } = obj.normalisation;
+        const toRig = normalisationMatrix(obj.normalisation);
         // The operator drags the handle: from its pixel in the closed state to its pixel with the
         // joint at the pair's fully open value.
         const closed = obj.states.find((st) => st.id === d.states[0])!;
@@ -109,13 +110,13 @@ try {
         const q = open.q[d.joint]! - closed.q[d.joint]!;
         const moved: Vec3 = truth.type === 'prismatic' ? [handle[0] + truth.axis[0] * q, handle[1] + truth.axis[1] * q, handle[2] + truth.axis[2] * q] : rigidApply(rigidRevolute(truth.axis, truth.origin, q), handle);
         const pixel = (p: Vec3): [number, number] => {
-          const x = project(camera, [(p[0] - c[0]) * s, (p[1] - c[1]) * s, (p[2] - c[2]) * s]);
+          const x = project(camera, transformPoint(toRig, p));
           return [x.x, x.y];
         };
         const drag = { start: pixel(handle), end: pixel(moved) };
         const image = decodePngRgba(await readFile(join(data, closed.rgba[0]!)));
         for (let p = 3; p < image.data.length; p += 4) image.data[p] = 255;
-        const rigToWorld = Float64Array.from([1 / s, 0, 0, c[0], 0, 1 / s, 0, c[1], 0, 0, 1 / s, c[2], 0, 0, 0, 1]);
+        const rigToWorld = rigToMetresMatrix(obj.normalisation);
         const out = join(dir, 'runs', `${obj.id}_${d.joint}`);
         const id = `${obj.id} ${truth.name}`;
         let r: Awaited<ReturnType<typeof pipeline.run>>;

@@ -28,7 +28,8 @@ import { PartRMModel } from '../src/model/model.js';
 import { axisAngleErrorDeg, lineDistance } from '../src/articulation/rigid.js';
 import { decodePngRgba } from '../src/core/image.js';
 import { readNpy } from '../src/dataset/read.js';
-import type { Vec3 } from '../src/core/math.js';
+import { transformPoint } from '../src/core/math.js';
+import { normalisationMatrix } from '../src/dataset/scene.js';
 import { readFile } from 'node:fs/promises';
 import type { ExecutionProvider } from '../src/model/session.js';
 import { PartRMPipeline, defaultManifestPath, resolveManifestPath } from '../src/pipeline.js';
@@ -144,8 +145,7 @@ const drags = readDragsFile('samples/cabinet/drags.json');
               g.angles.push(axisAngleErrorDeg(j.axis, truth.axis));
               if (j.type === 'revolute' && truth.type === 'revolute') {
                 // The ground-truth hinge in the rig frame (the dataset's normalisation).
-                const { center, scale } = obj.normalisation;
-                g.hinges.push(lineDistance(j.origin, j.axis, truth.origin.map((v, i) => (v - center[i]!) * scale) as Vec3, truth.axis));
+                g.hinges.push(lineDistance(j.origin, j.axis, transformPoint(normalisationMatrix(obj.normalisation), truth.origin), truth.axis));
               }
             } catch {
               g.failed++;

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { decodePngGray, decodePngRgba, encodePngRgba, writeFileAtomic } from '../src/core/image.js';
 import { DEFAULT_GENERATE, generateDataset } from '../src/dataset/generate.js';
 import { readNpy } from '../src/dataset/read.js';
+import { rigToMetresMatrix } from '../src/dataset/scene.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -116,7 +117,7 @@ try {
           normalisation: obj.normalisation,
           // p_metres = p_rig / scale + center: pass as `partrm run --rig-to-world` to get the
           // URDF in the ground truth's metric base frame.
-          rigToGroundTruth: [1 / scale, 0, 0, center[0], 0, 1 / scale, 0, center[1], 0, 0, 1 / scale, center[2], 0, 0, 0, 1],
+          rigToGroundTruth: Array.from(rigToMetresMatrix(obj.normalisation)),
           groundTruthUrdf: 'ground-truth/object.urdf',
         },
         null,

@@ -20,6 +20,12 @@ export function normalisationMatrix(n: Normalisation): Mat4 {
   return new Float64Array([s, 0, 0, -s * n.center[0], 0, s, 0, -s * n.center[1], 0, 0, s, -s * n.center[2], 0, 0, 0, 1]);
 }
 
+/** Its inverse, rig units -> metres: p = p_rig / scale + center (`partrm run --rig-to-world` for the ground truth's frame). */
+export function rigToMetresMatrix(n: Normalisation): Mat4 {
+  const k = 1 / n.scale;
+  return new Float64Array([k, 0, 0, n.center[0], 0, k, 0, n.center[1], 0, 0, k, n.center[2], 0, 0, 0, 1]);
+}
+
 export interface SurfacePoints {
   /** Packed xyz in each point's own link frame, metres. */
   local: Float32Array;
