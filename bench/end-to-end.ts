@@ -15,7 +15,8 @@
  *
  * The drag goes from the ground truth's handle (its centre, as the policies' handle heuristic finds
  * it) to where the handle is with the joint fully open, both projected into view 0: operators drag
- * handles, and the pipeline's grasp point is the drag start.
+ * handles, and the pipeline's grasp point is the drag start (moved along its camera ray onto the
+ * part's collision boxes when they are near, see src/articulation/grasp.ts).
  *
  * Usage: npx tsx bench/end-to-end.ts [--objects 12] [--seed 2468] [--trials 10] [--iterations 6]
  *        [--population 10] [--model models/manifest.json]

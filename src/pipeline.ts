@@ -31,7 +31,9 @@ import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply, transformDirection
 import { Rng } from './core/random.js';
 import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
 import { type DepthView, type DragJointFit, type ViewDrag, fitJointToDrags, labelPointsByView } from './articulation/drag-joint.js';
+import type { Box } from './articulation/boxes.js';
 import { type KnownJoint, articulationJson, extractArticulation } from './articulation/extract.js';
+import { graspOnPart } from './articulation/grasp.js';
 import { startFitHelper } from './articulation/pool.js';
 import { sampleGaussians } from './articulation/sampling.js';
 import { GraphSegmenter } from './drag/graph.js';
@@ -104,6 +106,8 @@ export interface ExtractionOutput {
   urdf: string;
   /** Relative file name -> OBJ text (base.obj, part.obj). */
   meshes: Record<string, string>;
+  /** The moving part's collision boxes in the URDF (initial state, output frame): the grasp is placed on them. */
+  partBoxes?: Box[];
 }
 
 /** Moving-part segmentation + joint fit + meshes + URDF (the articulation module provides it). */
@@ -176,7 +180,7 @@ export const defaultArticulationStep: ArticulationStep = async (input) => {
     ...(input.joint ? { joint: input.joint } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
-  return { articulation: x.articulation, urdf: x.urdf, meshes: x.meshes };
+  return { articulation: x.articulation, urdf: x.urdf, meshes: x.meshes, partBoxes: x.partBoxes };
 };
 
 /** 3D drag hints through the splatter image: the Gaussian under each drag start, in both states. */
@@ -463,7 +467,7 @@ export class PartRMPipeline implements Pipeline {
     }
     // The operator's first drag starts on the part's handle: its 3D point (initial state, output
     // frame) is the grasp point a policy derived from this URDF uses (articulation.json "grasp").
-    const grasp = dragJoint ? transformPoint(worldFromRig, dragJoint.fit.starts[0]!) : dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
+    const graspAtStart = dragJoint ? transformPoint(worldFromRig, dragJoint.fit.starts[0]!) : dragHints(this.model, image, req.drags.slice(0, 1), initial, dragged)[0]?.start;
     timings['sample'] = t() - ts;
     signal?.throwIfAborted();
 
@@ -479,6 +483,17 @@ export class PartRMPipeline implements Pipeline {
       if (!joint || signal?.aborted) throw err;
       jointNote = `two-state fit (drag joint's extraction failed: ${(err as Error).message})`;
       extraction = await this.extract(base);
+    }
+    // The grasp's depth came from a blended render; along the input camera's ray it moves onto
+    // the part's collision boxes, so that a policy trained on this URDF closes its fingers on the
+    // part (src/articulation/grasp.ts).
+    let grasp = graspAtStart;
+    let graspMethod = grasp ? 'drag start (depth of the render)' : undefined;
+    if (grasp && extraction.partBoxes && extraction.partBoxes.length > 0) {
+      const c = m.worldCameraView0.camToWorld;
+      const on = graspOnPart(transformPoint(worldFromRig, [c[3]!, c[7]!, c[11]!]), grasp, extraction.partBoxes);
+      grasp = on.point;
+      graspMethod = on.method === 'drag start' ? 'drag start (depth of the render; no part box near its camera ray)' : `${on.method} along the drag start's camera ray (moved ${on.shift.toPrecision(3)})`;
     }
     timings['extract'] = t() - ts;
     signal?.throwIfAborted();
@@ -503,7 +518,7 @@ export class PartRMPipeline implements Pipeline {
         JSON.stringify(
           {
             ...articulationJson(extraction.articulation),
-            ...(grasp ? { grasp } : {}),
+            ...(grasp ? { grasp, graspMethod } : {}),
             frame: moved ? 'caller world (camera / rigToWorld)' : 'rig (manifest model_to_world)',
             worldFromRig: Array.from(worldFromRig),
             model: { manifest: m.path, config: m.config, provider: prediction.provider },
