@@ -488,12 +488,13 @@ export class PartRMPipeline implements Pipeline {
     // the part's collision boxes, so that a policy trained on this URDF closes its fingers on the
     // part (src/articulation/grasp.ts).
     let grasp = graspAtStart;
-    let graspMethod = grasp ? 'drag start (depth of the render)' : undefined;
+    const depthFrom = dragJoint ? 'depth of the render' : 'the Gaussian under its pixel';
+    let graspMethod = grasp ? `drag start (${depthFrom})` : undefined;
     if (grasp && extraction.partBoxes && extraction.partBoxes.length > 0) {
       const c = m.worldCameraView0.camToWorld;
       const on = graspOnPart(transformPoint(worldFromRig, [c[3]!, c[7]!, c[11]!]), grasp, extraction.partBoxes);
       grasp = on.point;
-      graspMethod = on.method === 'drag start' ? 'drag start (depth of the render; no part box near its camera ray)' : `${on.method} along the drag start's camera ray (moved ${on.shift.toPrecision(3)})`;
+      graspMethod = on.method === 'drag start' ? `drag start (${depthFrom}; no part box near it on its camera ray)` : `${on.method} along the drag start's camera ray (moved ${on.shift.toPrecision(3)})`;
     }
     timings['extract'] = t() - ts;
     signal?.throwIfAborted();

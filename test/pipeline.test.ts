@@ -81,10 +81,12 @@ describe('pipeline (analytic part-moving ONNX fixture)', () => {
     assert.match(readFileSync(r.files['object.urdf']!, 'utf8'), /filename="part\.obj"/);
     const ply = readGaussianPly(readFileSync(r.files['dragged.ply']!));
     assert.equal(ply.count, r.dragged.count);
-    const json = JSON.parse(readFileSync(r.files['articulation.json']!, 'utf8')) as { joints: Array<{ type: string }>; propagatedDrags: unknown[]; grasp?: number[] };
+    const json = JSON.parse(readFileSync(r.files['articulation.json']!, 'utf8')) as { joints: Array<{ type: string }>; propagatedDrags: unknown[]; grasp?: number[]; graspMethod?: string };
     assert.equal(json.joints[0]!.type, 'prismatic');
     // The operator's drag start in 3D: where a policy derived from object.urdf grasps.
     assert.ok(Array.isArray(json.grasp) && json.grasp.length === 3 && json.grasp.every(Number.isFinite), `grasp ${JSON.stringify(json.grasp)}`);
+    // ... and how it was placed on the part (src/articulation/grasp.ts).
+    assert.match(json.graspMethod ?? '', /^(ray hits part|ray passes part|drag start)/);
     assert.equal(json.propagatedDrags.length, 10);
     for (const k of ['propagate', 'predict', 'sample', 'extract', 'write', 'total']) assert.ok(r.timings[k]! >= 0, k);
   });
