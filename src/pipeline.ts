@@ -25,7 +25,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Camera, scaleIntrinsics } from './core/camera.js';
+import { type Camera, cameraCentre, scaleIntrinsics } from './core/camera.js';
 import { encodePngRgba, writeFileAtomic, type RgbaImage } from './core/image.js';
 import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply, transformDirection, transformPoint, transformPoints, vec3 } from './core/math.js';
 import { Rng } from './core/random.js';
@@ -491,8 +491,7 @@ export class PartRMPipeline implements Pipeline {
     const depthFrom = dragJoint ? 'depth of the render' : 'the Gaussian under its pixel';
     let graspMethod = grasp ? `drag start (${depthFrom})` : undefined;
     if (grasp && extraction.partBoxes && extraction.partBoxes.length > 0) {
-      const c = m.worldCameraView0.camToWorld;
-      const on = graspOnPart(transformPoint(worldFromRig, [c[3]!, c[7]!, c[11]!]), grasp, extraction.partBoxes);
+      const on = graspOnPart(transformPoint(worldFromRig, cameraCentre(m.worldCameraView0)), grasp, extraction.partBoxes);
       grasp = on.point;
       graspMethod = on.method === 'drag start' ? `drag start (${depthFrom}; no part box near it on its camera ray)` : `${on.method} along the drag start's camera ray (moved ${on.shift.toPrecision(3)})`;
     }

@@ -28,6 +28,13 @@ export interface BoxOptions {
   tighten?: number | false;
 }
 
+/** Side lengths of the axis-aligned box around all `boxes`. */
+export function boxesExtent(boxes: readonly Box[]): Vec3 {
+  const lo = [0, 1, 2].map((k) => Math.min(...boxes.map((b) => b.center[k]! - b.size[k]! / 2)));
+  const hi = [0, 1, 2].map((k) => Math.max(...boxes.map((b) => b.center[k]! + b.size[k]! / 2)));
+  return [hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!];
+}
+
 /** Thinnest side of a tightened box (m): a sampled sheet stays a solid plate. */
 export const MIN_BOX_SIDE = 0.01;
 

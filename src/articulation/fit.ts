@@ -1533,7 +1533,7 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   let rigidAnswer: RigidFit[] | undefined;
   for (let k = 0; k < rigidStarts.length; k++) {
     if (k === RIGID_HERE && rigidAway) rigidAnswer = collect<RigidFit[]>();
-    const r = (k >= RIGID_HERE ? rigidAnswer?.[k - RIGID_HERE] : undefined) ?? rigidFitOf(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, tau, nearChanged, (T) => score(T), hingePenalty);
+    const r = (k >= RIGID_HERE ? rigidAnswer?.[k - RIGID_HERE] : undefined) ?? rigidFitOf(rigidStarts[k]!, refineA, refineB, GA, GB, normalsA, normalsB, tau, nearChanged, score, hingePenalty);
     if (r.s > rigidScore) {
       rigidBest = r.T;
       rigidScore = r.s;

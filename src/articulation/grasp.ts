@@ -10,7 +10,7 @@
  * so the point moves along the ray, never sideways beyond `lateral`.
  */
 import type { Vec3 } from '../core/math.js';
-import type { Box } from './boxes.js';
+import { type Box, boxesExtent } from './boxes.js';
 
 export interface GraspOnPart {
   point: Vec3;
@@ -73,12 +73,7 @@ export function graspOnPart(eye: Vec3, start: Vec3, boxes: readonly Box[], optio
   if (boxes.length === 0) return keep;
   const dir: Vec3 = [(start[0] - eye[0]) / range, (start[1] - eye[1]) / range, (start[2] - eye[2]) / range];
   const at = (t: number): Vec3 => [eye[0] + dir[0] * t, eye[1] + dir[1] * t, eye[2] + dir[2] * t];
-  const lo: Vec3 = [Infinity, Infinity, Infinity], hi: Vec3 = [-Infinity, -Infinity, -Infinity];
-  for (const b of boxes) for (let k = 0; k < 3; k++) {
-    lo[k] = Math.min(lo[k]!, b.center[k]! - b.size[k]! / 2);
-    hi[k] = Math.max(hi[k]!, b.center[k]! + b.size[k]! / 2);
-  }
-  const side = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
+  const side = Math.max(...boxesExtent(boxes));
   const lateral = options.lateral ?? 0.1 * side;
   const reach = options.reach ?? 0.1 * side;
   // Of the surfaces within reach, the first along the ray: the gripper comes from the camera's

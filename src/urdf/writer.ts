@@ -17,7 +17,7 @@ import { writeFileAtomicSync } from '../core/image.js';
 import type { Vec3 } from '../core/math.js';
 import type { JointType } from '../core/types.js';
 import type { Box } from '../articulation/boxes.js';
-import { boxesInertial } from '../articulation/boxes.js';
+import { boxesExtent, boxesInertial } from '../articulation/boxes.js';
 import { escapeXml, fmt } from './document.js';
 
 export type UrdfTemplate = 'drawer' | 'door' | 'object';
@@ -79,9 +79,7 @@ function linkBody(name: string, mesh: string, boxes: readonly Box[], offset: Vec
   // SHELL_KG_PER_M2 over the bounding box's surface (the estimate the simulator uses for links
   // without inertials: a 0.6 x 0.8 m door ~4 kg, a 0.4 x 0.4 x 0.15 m drawer ~2.2 kg).
   // Tiny parts still need a mass MuJoCo and Isaac Gym accept.
-  const lo = [0, 1, 2].map((k) => Math.min(...usable.map((b) => b.center[k]! - b.size[k]! / 2)));
-  const hi = [0, 1, 2].map((k) => Math.max(...usable.map((b) => b.center[k]! + b.size[k]! / 2)));
-  const e = [0, 1, 2].map((k) => hi[k]! - lo[k]!) as Vec3;
+  const e = boxesExtent(usable);
   const shell = SHELL_KG_PER_M2 * 2 * (e[0] * e[1] + e[1] * e[2] + e[0] * e[2]);
   const target = Math.max(0.05, Math.min(inertial.mass, shell));
   const scale = target / inertial.mass;
