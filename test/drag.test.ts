@@ -88,31 +88,24 @@ for (const seg of [new GraphSegmenter(), new RegionGrowSegmenter()]) describe(se
   });
 });
 
-/** A brushed-metal panel (grey rows that vary in brightness, as the dataset's textures) beside a blue one, a dark seam between. */
-function stripedPanels(): RgbaImage {
+/** A grey textured panel (`grey(x, y)`) beside a blue one, a dark seam between. */
+function texturedPanels(grey: (x: number, y: number) => number): RgbaImage {
   const W = 60, H = 40;
   const data = new Uint8Array(W * H * 4);
   for (let y = 4; y < 36; y++) {
     for (let x = 4; x < 56; x++) {
-      const v = 150 + ((y * 7) % 5) * 12 + Math.round(y * 0.8);
+      const v = grey(x, y);
       data.set([...(x === 30 ? [20, 20, 20] : x < 30 ? [v, v, v + 10] : [40, 40, 200]), 255], (y * W + x) * 4);
     }
   }
   return { width: W, height: H, data };
 }
 
-/** A panel of 6 px wide vertical planks in two close greys (21 rgb units apart) beside a blue one, a dark seam between. */
-function plankPanels(): RgbaImage {
-  const W = 60, H = 40;
-  const data = new Uint8Array(W * H * 4);
-  for (let y = 4; y < 36; y++) {
-    for (let x = 4; x < 56; x++) {
-      const g = Math.floor((x - 4) / 6) % 2 ? 162 : 150;
-      data.set([...(x === 30 ? [20, 20, 20] : x < 30 ? [g, g, g + 10] : [40, 40, 200]), 255], (y * W + x) * 4);
-    }
-  }
-  return { width: W, height: H, data };
-}
+/** Brushed metal: grey rows that vary in brightness, as the dataset's textures. */
+const stripedPanels = (): RgbaImage => texturedPanels((_x, y) => 150 + ((y * 7) % 5) * 12 + Math.round(y * 0.8));
+
+/** 6 px wide vertical planks in two close greys (21 rgb units apart). */
+const plankPanels = (): RgbaImage => texturedPanels((x) => (Math.floor((x - 4) / 6) % 2 ? 162 : 150));
 
 describe('GraphSegmenter on textures', () => {
   const left = rectMask(60, 40, 4, 30, 4, 36), right = rectMask(60, 40, 31, 56, 4, 36);
