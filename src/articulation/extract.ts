@@ -18,7 +18,7 @@ import type { Vec3 } from '../core/math.js';
 import type { Articulation, JointType, PointCloud } from '../core/types.js';
 import { renderArticulatedUrdf } from '../urdf/writer.js';
 import { type Box, boxesFromPoints } from './boxes.js';
-import { type Drag3D, type JointFit, fitJoint, prepare } from './fit.js';
+import { type Drag3D, type JointFit, fitJoint, prepareBoth } from './fit.js';
 import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
 import { articulationPicture } from './picture.js';
 import { KdTree } from './kdtree.js';
@@ -101,7 +101,7 @@ function fitFromKnownJoint(A: Float32Array, B: Float32Array, j: KnownJoint): Joi
   if (j.movingInitial.length !== nA) fail(`joint.movingInitial has ${j.movingInitial.length} flags; expected one per initial point (${nA})`);
   if (j.keptInitial && j.keptInitial.length !== nA) fail(`joint.keptInitial has ${j.keptInitial.length} flags; expected one per initial point (${nA})`);
   if (!(j.type === 'revolute' || j.type === 'prismatic') || ![...j.axis, ...j.origin, j.motion].every(Number.isFinite)) fail('joint must have a type (revolute or prismatic) and a finite axis, origin and motion');
-  const pa = prepare(A), pb = prepare(B);
+  const [pa, pb] = prepareBoth(A, B);
   const keptInitial = Uint32Array.from(Array.from(pa.index).filter((i) => !j.keptInitial || j.keptInitial[i]));
   const movingIndices = Uint32Array.from(Array.from(keptInitial).filter((i) => j.movingInitial[i]));
   const staticIndices = Array.from(keptInitial).filter((i) => !j.movingInitial[i]);

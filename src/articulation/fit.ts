@@ -1362,6 +1362,19 @@ export function runFitJob(job: FitJob): unknown {
 /** Share of the rotations whose votes this thread counts while the helper runs the prismatic stage first. */
 const VOTES_HERE = 0.65;
 
+/**
+ * `prepare` of both states' clouds: the dragged one on the helper thread (once startFitHelper() has
+ * started one, and while a core is idle) as this thread prepares the initial one; the same code,
+ * the same result.
+ */
+export function prepareBoth(initial: Float32Array, dragged: Float32Array): [Prepared, Prepared] {
+  drain();
+  const away = submit({ kind: 'prepare', points: dragged } satisfies FitJob);
+  const A = prepare(initial);
+  const B = (away ? collect<Prepared>() : undefined) ?? prepare(dragged);
+  return [A, B];
+}
+
 /** Numbers the fits of this thread (the helper keeps one fit's state). */
 let fitCount = 0;
 
@@ -1369,13 +1382,8 @@ export function fitJoint(initial: Float32Array, dragged: Float32Array, options: 
   checkCloud('initial', initial);
   checkCloud('dragged', dragged);
   const rng = new Rng(options.seed ?? 1);
-  drain();
+  const [A, B] = prepareBoth(initial, dragged);
   const fit = ++fitCount;
-  // The dragged cloud is prepared on the helper thread (once startFitHelper() has started one,
-  // and while a core is idle) as this one prepares the initial: the same code, the same result.
-  const away = submit({ kind: 'prepare', points: dragged } satisfies FitJob);
-  const A = prepare(initial);
-  const B = (away ? collect<Prepared>() : undefined) ?? prepare(dragged);
   if (A.points.length < 150 || B.points.length < 150) fail('too few points left after removing outliers (need 50 per state)');
   // Clouds of the same object in the same frame must agree in size and density.
   const sizeA = norm(A.extent), sizeB = norm(B.extent);
