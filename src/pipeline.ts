@@ -14,7 +14,9 @@
  *              from the same pixel, so the Gaussian under a drag start gives start and end in 3D)
  *   extract    moving-part segmentation + joint fit + meshes + URDF (src/articulation extract)
  *   write      initial.ply, dragged.ply, articulation.json, base.obj, part.obj, object.urdf,
- *              preview.png, mask.png, drags.json (atomic writes) when `outDir` is given
+ *              preview.png, mask.png, drags.json (atomic writes) when `outDir` is given; the two
+ *              pictures are painted on the pipeline's painter thread (src/pictures) while the
+ *              joint, sample and extract steps run, so this step only writes them
  *
  * Frames: Gaussians come out of the model in its own frame and are mapped to the world/rig frame
  * with the manifest's `model_to_world` (z up). With `camera`, the rig's view-0 camera is placed at
@@ -26,10 +28,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Camera, cameraCentre, scaleIntrinsics } from './core/camera.js';
-import { encodePngRgba, writeFileAtomic, type RgbaImage } from './core/image.js';
+import { writeFileAtomic, type RgbaImage } from './core/image.js';
 import { type Mat4, type Vec3, mat4InvertRigid, mat4Multiply, transformDirection, transformPoint, transformPoints, vec3 } from './core/math.js';
 import { Rng } from './core/random.js';
-import type { Articulation, Drag, GaussianSet, JointEstimate, PointCloud } from './core/types.js';
+import type { Articulation, Drag, GaussianSet, PointCloud } from './core/types.js';
 import { type DepthView, type DragJointFit, type ViewDrag, fitJointToDrags, labelPointsByView } from './articulation/drag-joint.js';
 import type { Box } from './articulation/boxes.js';
 import { type KnownJoint, articulationJson, extractArticulation } from './articulation/extract.js';
@@ -41,7 +43,9 @@ import type { Mask, Segmenter } from './drag/segmenter.js';
 import { propagateOperatorDrags } from './drag/propagate.js';
 import { decomposeSimilarity, transformGaussians } from './gaussians/ops.js';
 import { writeGaussianPly } from './gaussians/ply.js';
-import { renderGaussians, splatToRgba } from './gaussians/render.js';
+import { renderGaussians } from './gaussians/render.js';
+import { PicturePainter } from './pictures/painter.js';
+import type { PictureJob } from './pictures/pictures.js';
 import { loadManifest } from './model/manifest.js';
 import { PartRMModel } from './model/model.js';
 import { checkDrag } from './model/preprocess.js';
@@ -256,79 +260,6 @@ function knownJointToWorld(fit: DragJointFit, worldFromRig: Mat4): Omit<KnownJoi
   };
 }
 
-export function maskPicture(image: RgbaImage, masks: Mask[], drags: Drag[]): RgbaImage {
-  const { width: W, height: H } = image;
-  const data = new Uint8Array(W * H * 4);
-  // 2 inside a mask (where drags are sampled), 1 in an extent only (the joint step's other
-  // candidate part region), 0 elsewhere.
-  const region = new Uint8Array(W * H);
-  for (const m of masks) {
-    if (m.width !== W || m.height !== H) continue;
-    for (let p = 0; p < W * H; p++) region[p] = Math.max(region[p]!, m.data[p] ? 2 : m.extent?.[p] ? 1 : 0);
-  }
-  const rgb = [0, 0, 0];
-  for (let p = 0; p < W * H; p++) {
-    const a = image.data[4 * p + 3]! / 255;
-    // In a mask: the image; in an extent only: the image half washed out; elsewhere: washed-out grey.
-    for (let c = 0; c < 3; c++) rgb[c] = image.data[4 * p + c]! * a + 255 * (1 - a);
-    const wash = 0.35 * (0.3 * rgb[0]! + 0.59 * rgb[1]! + 0.11 * rgb[2]!) + 0.65 * 255;
-    const r = region[p]!;
-    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round(r === 2 ? rgb[c]! : r === 1 ? 0.5 * (rgb[c]! + wash) : wash);
-    data[4 * p + 3] = 255;
-  }
-  const dot = (x: number, y: number, rgb: [number, number, number]): void => {
-    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-      const xx = Math.floor(x) + dx, yy = Math.floor(y) + dy;
-      if (xx >= 0 && yy >= 0 && xx < W && yy < H) data.set([...rgb, 255], 4 * (yy * W + xx));
-    }
-  };
-  for (const d of drags) {
-    const steps = Math.ceil(Math.hypot(d.end[0] - d.start[0], d.end[1] - d.start[1]));
-    for (let s = 0; s <= steps; s++) {
-      const t = steps ? s / steps : 0;
-      const x = Math.floor(d.start[0] + t * (d.end[0] - d.start[0])), y = Math.floor(d.start[1] + t * (d.end[1] - d.start[1]));
-      if (x >= 0 && y >= 0 && x < W && y < H) data.set([0, 160, 255, 255], 4 * (y * W + x));
-    }
-    dot(d.start[0], d.start[1], [0, 200, 0]);
-  }
-  return { width: W, height: H, data };
-}
-
-/** Initial (top row) and dragged (bottom row) rendered from the input camera and two views turned ±45° about world z. */
-export function previewPicture(model: PartRMModel, initial: GaussianSet, dragged: GaussianSet, worldFromRig: Mat4): RgbaImage {
-  const cam0 = model.manifest.worldCameraView0;
-  const size = Math.min(256, cam0.intrinsics.width, cam0.intrinsics.height);
-  const k = cam0.intrinsics;
-  const intrinsics = { width: size, height: size, fx: (k.fx * size) / k.width, fy: (k.fy * size) / k.height, cx: (k.cx * size) / k.width, cy: (k.cy * size) / k.height };
-  const views: Mat4[] = [];
-  const { scale, rotation, translation } = decomposeSimilarity(worldFromRig);
-  for (const angle of [0, Math.PI / 4, -Math.PI / 4]) {
-    const c = Math.cos(angle), s = Math.sin(angle);
-    const rz = Float64Array.from([c, -s, 0, 0, s, c, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-    // A similarity times a rigid pose: rotate, scale only the camera centre.
-    const pose = mat4Multiply(rotation, mat4Multiply(rz, cam0.camToWorld));
-    for (let r = 0; r < 3; r++) pose[r * 4 + 3] = scale * pose[r * 4 + 3]! + translation[r]!;
-    views.push(pose);
-  }
-  const W = size * views.length, H = size * 2;
-  const data = new Uint8Array(W * H * 4);
-  [initial, dragged].forEach((set, row) => {
-    views.forEach((camToWorld, col) => {
-      const img = splatToRgba(renderGaussians(set, { intrinsics, camToWorld }, { background: [1, 1, 1] }));
-      for (let y = 0; y < size; y++) {
-        for (let x = 0; x < size; x++) {
-          const s = 4 * (y * size + x), o = 4 * ((row * size + y) * W + col * size + x);
-          data[o] = img.data[s]!;
-          data[o + 1] = img.data[s + 1]!;
-          data[o + 2] = img.data[s + 2]!;
-          data[o + 3] = 255;
-        }
-      }
-    });
-  });
-  return { width: W, height: H, data };
-}
-
 export class PartRMPipeline implements Pipeline {
   private constructor(
     readonly model: PartRMModel,
@@ -336,6 +267,7 @@ export class PartRMPipeline implements Pipeline {
     readonly segmenter: Segmenter,
     private readonly extract: ArticulationStep,
     private readonly options: PipelineOptions,
+    private readonly painter: PicturePainter,
   ) {}
 
   static async create(options: PipelineOptions = {}): Promise<PartRMPipeline> {
@@ -344,8 +276,11 @@ export class PartRMPipeline implements Pipeline {
     const fitHelper = startFitHelper();
     let model: PartRMModel;
     let owns = false;
+    // So does the thread that paints mask.png and preview.png while a run's later steps go on.
+    let painter: PicturePainter;
     if (options.model instanceof PartRMModel) {
       model = options.model;
+      painter = PicturePainter.start();
     } else {
       const given = options.model ?? defaultManifestPath();
       const manifestPath = resolveManifestPath(given);
@@ -360,11 +295,17 @@ export class PartRMPipeline implements Pipeline {
       if (given.endsWith('.onnx') && resolve(given) !== manifest.modelPath) {
         throw new Error(`Pipeline: ${manifestPath} describes ${manifest.modelPath}, not ${resolve(given)}`);
       }
-      model = await PartRMModel.load(manifest, options.session ?? {});
+      painter = PicturePainter.start();
+      try {
+        model = await PartRMModel.load(manifest, options.session ?? {});
+      } catch (err) {
+        await painter.dispose();
+        throw err;
+      }
       owns = true;
     }
     await fitHelper;
-    return new PartRMPipeline(model, owns, options.segmenter ?? new GraphSegmenter(), options.extract ?? defaultArticulationStep, options);
+    return new PartRMPipeline(model, owns, options.segmenter ?? new GraphSegmenter(), options.extract ?? defaultArticulationStep, options, painter);
   }
 
   async run(req: PipelineRequest): Promise<PipelineResult> {
@@ -406,6 +347,13 @@ export class PartRMPipeline implements Pipeline {
     });
     timings['propagate'] = t() - ts;
     signal?.throwIfAborted();
+    // The pictures are painted on the painter's thread while the later steps run here.
+    const paint = (job: PictureJob): Promise<Uint8Array> => {
+      const png = this.painter.paint(job);
+      png.catch(() => undefined); // awaited in the write step; a run that fails before then drops it
+      return png;
+    };
+    const maskPng = req.outDir ? paint({ kind: 'mask', image, masks: propagated.masks, drags: req.drags }) : undefined;
 
     // predict
     ts = t();
@@ -419,6 +367,7 @@ export class PartRMPipeline implements Pipeline {
     const moved = req.camera !== undefined || req.rigToWorld !== undefined;
     const initial = moved ? transformGaussians(prediction.initial, worldFromRig) : prediction.initial;
     const dragged = moved ? transformGaussians(prediction.dragged, worldFromRig) : prediction.dragged;
+    const previewPng = req.outDir && (this.options.pictures ?? true) ? paint({ kind: 'preview', camera: m.worldCameraView0, initial, dragged, worldFromRig }) : undefined;
 
     // joint (rig frame): renders of both predicted states from the input camera
     // The drag joint with the view and part region it was found on (they label the sampled points).
@@ -533,8 +482,8 @@ export class PartRMPipeline implements Pipeline {
         ) + '\n',
       );
       await put('drags.json', JSON.stringify({ drags: propagated.drags }) + '\n');
-      await put('mask.png', encodePngRgba(maskPicture(image, propagated.masks, req.drags)));
-      if (this.options.pictures ?? true) await put('preview.png', encodePngRgba(previewPicture(this.model, initial, dragged, worldFromRig)));
+      if (maskPng) await put('mask.png', await maskPng);
+      if (previewPng) await put('preview.png', await previewPng);
       await put('object.urdf', extraction.urdf);
       timings['write'] = t() - ts;
     }
@@ -543,6 +492,7 @@ export class PartRMPipeline implements Pipeline {
   }
 
   async dispose(): Promise<void> {
+    await this.painter.dispose();
     await this.segmenter.dispose?.();
     if (this.ownsModel) await this.model.dispose();
   }

@@ -10,7 +10,7 @@ import { readDatasetIndex, readNpy } from '../src/dataset/read.js';
 import { readGaussianPly } from '../src/gaussians/ply.js';
 import { PartRMModel } from '../src/model/model.js';
 import { GraphSegmenter, type Segmenter } from '../src/drag/index.js';
-import { PartRMPipeline, createPipeline, maskPicture, resolveManifestPath } from '../src/pipeline.js';
+import { PartRMPipeline, createPipeline, resolveManifestPath } from '../src/pipeline.js';
 
 const PART_MANIFEST = 'test/fixtures/model-runtime/part-manifest.json';
 
@@ -204,16 +204,5 @@ describe('createPipeline (the bridge seam)', () => {
     await p.dispose();
     assert.equal(model.provider, 'cpu');
     await model.dispose();
-  });
-});
-
-describe('maskPicture', () => {
-  it('shows the mask as the image, the extent half washed out and the rest washed out', () => {
-    // Three black pixels: the first in the mask, the second in its extent only, the third in neither.
-    const image: RgbaImage = { width: 3, height: 1, data: Uint8Array.from([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255]) };
-    const pic = maskPicture(image, [{ width: 3, height: 1, data: Uint8Array.from([1, 0, 0]), extent: Uint8Array.from([1, 1, 0]) }], []);
-    const wash = Math.round(0.65 * 255);
-    const table: Array<[string, number, number]> = [['mask', 0, 0], ['extent only', 1, Math.round(0.5 * 0.65 * 255)], ['neither', 2, wash]];
-    for (const [what, p, want] of table) assert.deepEqual(Array.from(pic.data.subarray(4 * p, 4 * p + 4)), [want, want, want, 255], what);
   });
 });

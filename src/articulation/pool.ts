@@ -11,7 +11,8 @@
  * itself.
  */
 import { cpus } from 'node:os';
-import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../core/threads.js';
 
 /** Control words: [0] helper ready, [1] jobs posted, [2] jobs answered. */
 const READY = 0, POSTED = 1, ANSWERED = 2;
@@ -50,22 +51,6 @@ export function helperJobs(): number {
   return answered;
 }
 
-function entrySource(): { src: string; eval: boolean } | null {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Running from sources through tsx: the helper registers tsx's loader before importing.
-    let api: string;
-    try {
-      api = import.meta.resolve('tsx/esm/api');
-    } catch {
-      return null;
-    }
-    const entry = new URL('./fit-worker.ts', here).href;
-    return { src: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { console.error('fit helper:', e); process.exit(1); });`, eval: true };
-  }
-  return { src: new URL('./fit-worker.js', here).href, eval: false };
-}
-
 /**
  * Starts the helper thread (once); resolves true when it takes jobs, false when there is none
  * (no worker threads, or it failed to start). Fits before then run on the calling thread alone.
@@ -76,15 +61,10 @@ export function startFitHelper(): Promise<boolean> {
   if (process.env.PARTRM_FIT_THREADS === '1') return (starting = Promise.resolve(false));
   starting = new Promise<boolean>((resolve) => {
     try {
-      const e = entrySource();
-      if (!e) {
-        failed = true;
-        resolve(false);
-        return;
-      }
       const ctl = new Int32Array(new SharedArrayBuffer(16));
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(e.eval ? e.src : new URL(e.src), { eval: e.eval, workerData: { ctl, port: port2 }, transferList: [port2], stdout: false, stderr: false });
+      // (Throws, hence no helper, when running from sources without tsx.)
+      const worker = startModuleWorker(siblingModule(import.meta.url, 'fit-worker'), { workerData: { ctl, port: port2 }, transferList: [port2], stdout: false, stderr: false });
       const h: Helper = { worker, ctl, port: port1, seq: 0, taken: 0, ready: false };
       worker.unref();
       port1.unref();

@@ -22,7 +22,8 @@ import { loadManifest } from '../model/manifest.js';
 import { PartRMModel } from '../model/model.js';
 import { checkDrag } from '../model/preprocess.js';
 import type { ExecutionProvider } from '../model/session.js';
-import { PartRMPipeline, defaultManifestPath, maskPicture, previewPicture, resolveManifestPath } from '../pipeline.js';
+import { PartRMPipeline, defaultManifestPath, resolveManifestPath } from '../pipeline.js';
+import { maskPicture, previewPicture } from '../pictures/pictures.js';
 import { policyCommand } from './policy.js';
 
 const point = z.tuple([z.number().finite(), z.number().finite()]);
@@ -251,7 +252,7 @@ export function predictCommand(): Command {
         await put('dragged.ply', writeGaussianPly(pred.dragged));
         await put('drags.json', JSON.stringify({ drags: fed }) + '\n');
         const identity = Float64Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-        if (o.pictures) await put('preview.png', encodePngRgba(previewPicture(model, pred.initial, pred.dragged, identity)));
+        if (o.pictures) await put('preview.png', encodePngRgba(previewPicture(manifest.worldCameraView0, pred.initial, pred.dragged, identity)));
         if (o.json) {
           console.log(JSON.stringify({ provider: pred.provider, gaussians: pred.initial.count, files, timings: pred.timings }, null, 1));
         } else {

@@ -2,7 +2,8 @@
  * An onnxruntime session owned by one worker thread (default) so that inference does not block the
  * event loop; or, with `inWorker: false`, by the calling thread.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../core/threads.js';
 import { createOrtSession, runOrtSession, type OrtHandle, type OrtOptions, type SessionInfo, type TensorData, type WorkerRequest, type WorkerResponse } from './ort.js';
 
 export type { ExecutionProvider, OrtOptions, SessionInfo, TensorData, TensorInfo } from './ort.js';
@@ -15,14 +16,7 @@ export interface OnnxSessionOptions extends OrtOptions {
 type Pending = { resolve: (msg: WorkerResponse) => void; reject: (err: Error) => void };
 
 function spawnWorker(): Worker {
-  // Built JavaScript (dist/) or TypeScript source run through tsx (tests, benches): the worker sits
-  // beside this module; a .ts worker needs tsx's loader, which workers do not always inherit.
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./session-worker.js', import.meta.url));
-  // (Node 20 does not apply --import hooks to worker threads.)
-  const api = import.meta.resolve('tsx/esm/api');
-  const file = new URL('./session-worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file)}); })`;
-  return new Worker(code, { eval: true });
+  return startModuleWorker(siblingModule(import.meta.url, 'session-worker'));
 }
 
 export class OnnxSession {
