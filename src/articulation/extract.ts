@@ -22,7 +22,7 @@ import { type Drag3D, type JointFit, fitJoint, prepareBoth } from './fit.js';
 import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
 import { articulationPicture } from './picture.js';
 import { KdTree } from './kdtree.js';
-import { type Rigid, rigidApply, rigidIdentity, rigidInverse, rigidRevolute } from './rigid.js';
+import { type Rigid, rigidApplyPoints, rigidIdentity, rigidInverse, rigidRevolute } from './rigid.js';
 
 export interface ExtractArticulationInput {
   initial: PointCloud;
@@ -91,6 +91,13 @@ function pick(points: Float32Array, idx: ArrayLike<number>): Float32Array {
   return out;
 }
 
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /**
  * A JointFit for a joint given from outside: the clouds' own outlier removal and spacing, the given
  * part labels for the initial cloud, and for the dragged cloud the points nearer to the moved part
@@ -108,8 +115,7 @@ function fitFromKnownJoint(A: Float32Array, B: Float32Array, j: KnownJoint): Joi
   if (movingIndices.length < 4) fail(`the given part has ${movingIndices.length} points after outlier removal; expected a visible moving part`);
   if (staticIndices.length < 4) fail('the static body has almost no points; expected an object with a fixed body');
   const transform: Rigid = j.type === 'revolute' ? rigidRevolute(j.axis, j.origin, j.motion) : { r: rigidIdentity().r, t: [j.axis[0] * j.motion, j.axis[1] * j.motion, j.axis[2] * j.motion] };
-  const movedPart = pick(A, movingIndices);
-  for (let i = 0; i < movedPart.length; i += 3) movedPart.set(rigidApply(transform, [movedPart[i]!, movedPart[i + 1]!, movedPart[i + 2]!]), i);
+  const movedPart = rigidApplyPoints(transform, pick(A, movingIndices));
   const partTree = new KdTree(movedPart), bodyTree = new KdTree(pick(A, staticIndices));
   const movingDragged: number[] = [];
   for (const i of pb.index) {
@@ -167,16 +173,8 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
   for (let i = 0; i < nB; i++) if (keptB[i]) (movB[i] ? partIdxB : baseIdxB).push(i);
   if (partIdxA.length + partIdxB.length < 8) fail(`the moving part has only ${partIdxA.length + partIdxB.length} points; expected a visible moving part`);
   if (baseIdxA.length + baseIdxB.length < 8) fail('the static base has almost no points; expected an object with a fixed body');
-  const basePts = new Float32Array([...pick(A, baseIdxA), ...pick(B, baseIdxB)]);
-  const partB = pick(B, partIdxB);
-  const inv = rigidInverse(fit.transform);
-  for (let i = 0; i < partB.length; i += 3) {
-    const p = rigidApply(inv, [partB[i]!, partB[i + 1]!, partB[i + 2]!]);
-    partB[i] = p[0];
-    partB[i + 1] = p[1];
-    partB[i + 2] = p[2];
-  }
-  const partPts = new Float32Array([...pick(A, partIdxA), ...partB]);
+  const basePts = concat(pick(A, baseIdxA), pick(B, baseIdxB));
+  const partPts = concat(pick(A, partIdxA), rigidApplyPoints(rigidInverse(fit.transform), pick(B, partIdxB)));
   const t1 = performance.now();
   const voxel = input.mesh?.voxel ?? 2 * fit.stats.spacing;
   const baseMesh = extractMesh(basePts, { ...input.mesh, voxel });
@@ -195,7 +193,7 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
   };
   // In the dragged state the part has swung away from the body, so a wider margin (4 spacings, a
   // handle's stand-off) only removes stray part points, e.g. on the open door's handle.
-  const baseClear = new Float32Array([...clearOfPart(A, baseIdxA, partIdxA, 2), ...clearOfPart(B, baseIdxB, partIdxB, 4)]);
+  const baseClear = concat(clearOfPart(A, baseIdxA, partIdxA, 2), clearOfPart(B, baseIdxB, partIdxB, 4));
   const baseBoxes = boxesFromPoints(baseClear.length >= 3 ? baseClear : basePts, { resolution: 16 });
   let partExtent = 0;
   for (let k = 0; k < 3; k++) {

@@ -106,15 +106,22 @@ export function extractMesh(points: Float32Array, options: MeshExtractionOptions
     const z = Math.floor((points[3 * i + 2]! - origin[2]!) / h);
     occ[idx(x, y, z)] = 1;
   }
-  // Separable 3-tap box blur along x, y, z: the occupancy becomes a density in [0, 1].
+  // Separable 3-tap box blur along x, y, z: the occupancy becomes a density in [0, 1]. (The loops
+  // walk the grid in memory order: this and the surface nets below are most of a mesh's time.)
   const blur = (src: Float32Array, stride: number, len: number): Float32Array => {
     const out = new Float32Array(src.length);
-    for (let i = 0; i < src.length; i++) {
-      const c = Math.floor(i / stride) % len;
-      let s = src[i]!;
-      if (c > 0) s += src[i - stride]!;
-      if (c < len - 1) s += src[i + stride]!;
-      out[i] = s / 3;
+    const outer = src.length / (stride * len);
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < len; c++) {
+        const row = (o * len + c) * stride;
+        for (let j = 0; j < stride; j++) {
+          const i = row + j;
+          let s = src[i]!;
+          if (c > 0) s += src[i - stride]!;
+          if (c < len - 1) s += src[i + stride]!;
+          out[i] = s / 3;
+        }
+      }
     }
     return out;
   };
@@ -122,22 +129,24 @@ export function extractMesh(points: Float32Array, options: MeshExtractionOptions
   dens = blur(dens, nx, ny);
   dens = blur(dens, nx * ny, nz);
   const level = options.level ?? 0.12;
+  const above = new Uint8Array(dens.length);
+  for (let i = 0; i < dens.length; i++) above[i] = dens[i]! - level > 0 ? 1 : 0;
 
   // Surface nets: a vertex in every cell whose 8 corners straddle the level.
   const cellVertex = new Int32Array((nx - 1) * (ny - 1) * (nz - 1)).fill(-1);
   const cidx = (x: number, y: number, z: number) => (z * (ny - 1) + y) * (nx - 1) + x;
   const verts: number[] = [];
   const corner = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]] as const;
+  // Corner c of the cell at grid index i is grid index i + cornerOffset[c].
+  const cornerOffset = corner.map(([dx, dy, dz]) => (dz * ny + dy) * nx + dx);
   const edges = [[0, 1], [2, 3], [4, 5], [6, 7], [0, 2], [1, 3], [4, 6], [5, 7], [0, 4], [1, 5], [2, 6], [3, 7]] as const;
   const vals = new Float64Array(8);
   for (let z = 0; z < nz - 1; z++) for (let y = 0; y < ny - 1; y++) for (let x = 0; x < nx - 1; x++) {
+    const i0 = idx(x, y, z);
     let inside = 0;
-    for (let c = 0; c < 8; c++) {
-      const [dx, dy, dz] = corner[c]!;
-      vals[c] = dens[idx(x + dx, y + dy, z + dz)]! - level;
-      if (vals[c]! > 0) inside++;
-    }
+    for (let c = 0; c < 8; c++) inside += above[i0 + cornerOffset[c]!]!;
     if (inside === 0 || inside === 8) continue;
+    for (let c = 0; c < 8; c++) vals[c] = dens[i0 + cornerOffset[c]!]! - level;
     let sx = 0, sy = 0, sz = 0, cnt = 0;
     for (const [a, b] of edges) {
       const va = vals[a]!, vb = vals[b]!;
@@ -161,15 +170,17 @@ export function extractMesh(points: Float32Array, options: MeshExtractionOptions
     else tris.push(a, b, c, a, c, d);
   };
   for (let z = 1; z < nz - 1; z++) for (let y = 1; y < ny - 1; y++) for (let x = 1; x < nx - 1; x++) {
-    const v0 = dens[idx(x, y, z)]! > level;
+    const i0 = idx(x, y, z);
+    const a0 = above[i0]!;
+    const v0 = a0 === 1;
     // Edge along +x from (x,y,z): cells around it share y-1..y, z-1..z.
-    if (x < nx - 2 && v0 !== dens[idx(x + 1, y, z)]! > level) {
+    if (x < nx - 2 && a0 !== above[i0 + 1]!) {
       quad(cellVertex[cidx(x, y - 1, z - 1)]!, cellVertex[cidx(x, y, z - 1)]!, cellVertex[cidx(x, y, z)]!, cellVertex[cidx(x, y - 1, z)]!, !v0);
     }
-    if (y < ny - 2 && v0 !== dens[idx(x, y + 1, z)]! > level) {
+    if (y < ny - 2 && a0 !== above[i0 + nx]!) {
       quad(cellVertex[cidx(x - 1, y, z - 1)]!, cellVertex[cidx(x - 1, y, z)]!, cellVertex[cidx(x, y, z)]!, cellVertex[cidx(x, y, z - 1)]!, !v0);
     }
-    if (z < nz - 2 && v0 !== dens[idx(x, y, z + 1)]! > level) {
+    if (z < nz - 2 && a0 !== above[i0 + nx * ny]!) {
       quad(cellVertex[cidx(x - 1, y - 1, z)]!, cellVertex[cidx(x, y - 1, z)]!, cellVertex[cidx(x, y, z)]!, cellVertex[cidx(x - 1, y, z)]!, !v0);
     }
   }

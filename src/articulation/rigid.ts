@@ -25,6 +25,18 @@ export function rigidApply(T: Rigid, p: Vec3): Vec3 {
   ];
 }
 
+/** `rigidApply` to every point of a packed xyz array, in place (the same arithmetic, no allocation per point). */
+export function rigidApplyPoints(T: Rigid, points: Float32Array): Float32Array {
+  const r = T.r, t = T.t;
+  for (let i = 0; i < points.length; i += 3) {
+    const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
+    points[i] = r[0]! * x + r[1]! * y + r[2]! * z + t[0];
+    points[i + 1] = r[3]! * x + r[4]! * y + r[5]! * z + t[1];
+    points[i + 2] = r[6]! * x + r[7]! * y + r[8]! * z + t[2];
+  }
+  return points;
+}
+
 export function rigidInverse(T: Rigid): Rigid {
   const r = T.r;
   const rt = Float64Array.of(r[0]!, r[3]!, r[6]!, r[1]!, r[4]!, r[7]!, r[2]!, r[5]!, r[8]!);
