@@ -140,6 +140,17 @@ describe('DragJointFit (synthetic cabinets from the rig camera)', () => {
     });
   }
 
+  it('skips motions that cannot win and still finds every hypothesis the exhaustive search finds', () => {
+    for (const c of cases) {
+      const s = scene(c);
+      const input = { initial: s.initial, dragged: s.dragged, partMask: s.partMask, drags: [{ start: s.start, end: s.end }] };
+      const pruned = fitJointToDrags(input), exhaustive = fitJointToDrags({ ...input, exhaustive: true });
+      // Every hypothesis: the same motion and the same scores to the last bit.
+      assert.deepEqual(pruned.hypotheses, exhaustive.hypotheses, c.name);
+      assert.deepEqual(pruned.joint, exhaustive.joint, c.name);
+    }
+  });
+
   it('reports a door hinge at the grasped surface, not at the front of a blurry part box', () => {
     // The shipped model's Gaussians spread a flat door over ~0.2 in depth: here the bottom-hinged
     // door bulges up to 0.15 towards the camera at its sides, away from the handle in its middle.

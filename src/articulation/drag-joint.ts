@@ -56,6 +56,12 @@ export interface DragJointInput {
   /** Coverage above which a pixel is the object (default 0.5). */
   minAlpha?: number;
   weights?: Partial<DragJointWeights>;
+  /**
+   * Project the part at every motion of the search (default false: motions whose cheap cost
+   * terms already reach the best cost so far are skipped; the result is the same, see
+   * `canPrune`). For checking that equality.
+   */
+  exhaustive?: boolean;
 }
 
 export interface DragJointWeights {
@@ -247,7 +253,13 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   const moved = new Uint32Array(W * H);
   let stamp = 0;
 
-  const evaluate = (type: JointHypothesis['type'], axisIndex: number, T: Rigid, s: number): Omit<JointHypothesis, 'type' | 'label' | 'axis' | 'origin' | 'transform' | 'motion'> => {
+  // The silhouette and penetration terms cost a projection of the part's sample; the others are
+  // cheap. With both of those weights non-negative, the cheap terms' sum (added in the order the
+  // cost adds them) is a lower bound on the cost even in floating point (rounding is monotonic),
+  // so a motion whose bound already reaches the best cost so far cannot replace it and is not
+  // projected: the same argmin, bit for bit, at a fraction of the projections.
+  const canPrune = !input.exhaustive && w.silhouette >= 0 && w.penetration >= 0;
+  const evaluate = (type: JointHypothesis['type'], axisIndex: number, T: Rigid, s: number, bound?: number): Omit<JointHypothesis, 'type' | 'label' | 'axis' | 'origin' | 'transform' | 'motion'> | undefined => {
     let e2 = 0;
     for (let i = 0; i < starts.length; i++) {
       const { x, y, depth } = project(cam, rigidApply(T, starts[i]!), w2c);
@@ -255,6 +267,9 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
       e2 += depth > 0 ? (x - d.end[0]) ** 2 + (y - d.end[1]) ** 2 : 1e6;
     }
     const residual = Math.sqrt(e2 / starts.length) / dragLength;
+    const range = type === 'revolute' ? Math.max(0, Math.abs(s) - (105 * Math.PI) / 180) / (Math.PI / 2) : Math.max(0, Math.abs(s) - travel[axisIndex]!) / travel[axisIndex]!;
+    const prior = furnitureJoint(type, axisIndex) ? 0 : 1;
+    if (canPrune && bound !== undefined && w.residual * residual + w.range * range + w.prior * prior >= bound) return undefined;
     stamp++;
     let inter = bodyInter, union = bodyUnion;
     let hidden = 0;
@@ -288,8 +303,6 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
     }
     const silhouette = after && union ? 1 - inter / union : 0;
     const penetration = hidden / sampleCount;
-    const range = type === 'revolute' ? Math.max(0, Math.abs(s) - (105 * Math.PI) / 180) / (Math.PI / 2) : Math.max(0, Math.abs(s) - travel[axisIndex]!) / travel[axisIndex]!;
-    const prior = furnitureJoint(type, axisIndex) ? 0 : 1;
     const cost = w.residual * residual + w.silhouette * silhouette + w.penetration * penetration + w.range * range + w.prior * prior;
     return { residual, silhouette, penetration, range, prior, cost };
   };
@@ -297,19 +310,19 @@ export function fitJointToDrags(input: DragJointInput): DragJointFit {
   const hypotheses: JointHypothesis[] = [];
   const solve = (type: JointHypothesis['type'], axisIndex: number, label: string, axis: Vec3, origin: Vec3, make: (s: number) => Rigid, lo: number, hi: number, steps: number): JointHypothesis => {
     // Grid search, then a finer grid around the best sample (the cost is piecewise: silhouettes).
-    let best = { s: 0, ...evaluate(type, axisIndex, make(0), 0) };
+    let best = { s: 0, ...evaluate(type, axisIndex, make(0), 0)! };
     let h = (hi - lo) / steps;
     for (let k = 0; k <= steps; k++) {
       const s = lo + k * h;
-      const e = evaluate(type, axisIndex, make(s), s);
-      if (e.cost < best.cost) best = { s, ...e };
+      const e = evaluate(type, axisIndex, make(s), s, best.cost);
+      if (e && e.cost < best.cost) best = { s, ...e };
     }
     const centre = best.s;
     h /= 8;
     for (let k = -8; k <= 8; k++) {
       const s = centre + k * h;
-      const e = evaluate(type, axisIndex, make(s), s);
-      if (e.cost < best.cost) best = { s, ...e };
+      const e = evaluate(type, axisIndex, make(s), s, best.cost);
+      if (e && e.cost < best.cost) best = { s, ...e };
     }
     const { s, ...scores } = best;
     return { type, label, axis, origin, motion: s, transform: make(s), ...scores };
