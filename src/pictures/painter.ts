@@ -3,7 +3,7 @@
  * ready when the run reaches its write step instead of costing it their time there: the pipeline
  * hands the preview over as soon as the model has answered, and the painter renders its six
  * views on the second core while the joint step and the extraction run on this one (on the
- * bundled sample, 2 cores: write 70 -> ~15 ms).
+ * bundled sample, 2 cores: the write step 70 -> 7 ms).
  *
  * Pictures come out the same either way: where the thread cannot start or dies, the painter
  * paints on the calling thread instead.
