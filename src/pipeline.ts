@@ -276,33 +276,32 @@ export class PartRMPipeline implements Pipeline {
     const fitHelper = startFitHelper();
     let model: PartRMModel;
     let owns = false;
-    // So does the thread that paints mask.png and preview.png while a run's later steps go on.
-    let painter: PicturePainter;
-    if (options.model instanceof PartRMModel) {
-      model = options.model;
-      painter = PicturePainter.start();
-    } else {
-      const given = options.model ?? defaultManifestPath();
-      const manifestPath = resolveManifestPath(given);
-      if (!existsSync(manifestPath)) {
-        throw new Error(
-          options.model === undefined
-            ? `Pipeline: the default model's manifest ${manifestPath} does not exist; pass --model (a manifest.json, a model directory or an .onnx)`
-            : `Pipeline: no manifest for model ${given} (looked for ${manifestPath})`,
-        );
-      }
-      const manifest = loadManifest(manifestPath);
-      if (given.endsWith('.onnx') && resolve(given) !== manifest.modelPath) {
-        throw new Error(`Pipeline: ${manifestPath} describes ${manifest.modelPath}, not ${resolve(given)}`);
-      }
-      painter = PicturePainter.start();
-      try {
+    // So does the thread that paints mask.png and preview.png while a run's later steps go on
+    // (given back when the pipeline cannot be made).
+    const painter = PicturePainter.start();
+    try {
+      if (options.model instanceof PartRMModel) {
+        model = options.model;
+      } else {
+        const given = options.model ?? defaultManifestPath();
+        const manifestPath = resolveManifestPath(given);
+        if (!existsSync(manifestPath)) {
+          throw new Error(
+            options.model === undefined
+              ? `Pipeline: the default model's manifest ${manifestPath} does not exist; pass --model (a manifest.json, a model directory or an .onnx)`
+              : `Pipeline: no manifest for model ${given} (looked for ${manifestPath})`,
+          );
+        }
+        const manifest = loadManifest(manifestPath);
+        if (given.endsWith('.onnx') && resolve(given) !== manifest.modelPath) {
+          throw new Error(`Pipeline: ${manifestPath} describes ${manifest.modelPath}, not ${resolve(given)}`);
+        }
         model = await PartRMModel.load(manifest, options.session ?? {});
-      } catch (err) {
-        await painter.dispose();
-        throw err;
+        owns = true;
       }
-      owns = true;
+    } catch (err) {
+      await painter.dispose();
+      throw err;
     }
     await fitHelper;
     return new PartRMPipeline(model, owns, options.segmenter ?? new GraphSegmenter(), options.extract ?? defaultArticulationStep, options, painter);

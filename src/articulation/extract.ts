@@ -14,7 +14,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { encodePngRgba } from '../core/image.js';
 import type { TriangleMesh } from '../core/mesh.js';
-import type { Vec3 } from '../core/math.js';
+import { type Vec3, transformPoints } from '../core/math.js';
 import type { Articulation, JointType, PointCloud } from '../core/types.js';
 import { renderArticulatedUrdf } from '../urdf/writer.js';
 import { type Box, boxesFromPoints } from './boxes.js';
@@ -22,7 +22,7 @@ import { type Drag3D, type JointFit, fitJoint, prepareBoth } from './fit.js';
 import { type MeshExtractionOptions, extractMesh, meshToObj, meshoptReady } from './mesh.js';
 import { articulationPicture } from './picture.js';
 import { KdTree } from './kdtree.js';
-import { type Rigid, rigidApplyPoints, rigidIdentity, rigidInverse, rigidRevolute } from './rigid.js';
+import { type Rigid, rigidIdentity, rigidInverse, rigidRevolute, rigidToMat4 } from './rigid.js';
 
 export interface ExtractArticulationInput {
   initial: PointCloud;
@@ -115,7 +115,7 @@ function fitFromKnownJoint(A: Float32Array, B: Float32Array, j: KnownJoint): Joi
   if (movingIndices.length < 4) fail(`the given part has ${movingIndices.length} points after outlier removal; expected a visible moving part`);
   if (staticIndices.length < 4) fail('the static body has almost no points; expected an object with a fixed body');
   const transform: Rigid = j.type === 'revolute' ? rigidRevolute(j.axis, j.origin, j.motion) : { r: rigidIdentity().r, t: [j.axis[0] * j.motion, j.axis[1] * j.motion, j.axis[2] * j.motion] };
-  const movedPart = rigidApplyPoints(transform, pick(A, movingIndices));
+  const movedPart = transformPoints(rigidToMat4(transform), pick(A, movingIndices));
   const partTree = new KdTree(movedPart), bodyTree = new KdTree(pick(A, staticIndices));
   const movingDragged: number[] = [];
   for (const i of pb.index) {
@@ -174,7 +174,7 @@ export async function extractArticulation(input: ExtractArticulationInput): Prom
   if (partIdxA.length + partIdxB.length < 8) fail(`the moving part has only ${partIdxA.length + partIdxB.length} points; expected a visible moving part`);
   if (baseIdxA.length + baseIdxB.length < 8) fail('the static base has almost no points; expected an object with a fixed body');
   const basePts = concat(pick(A, baseIdxA), pick(B, baseIdxB));
-  const partPts = concat(pick(A, partIdxA), rigidApplyPoints(rigidInverse(fit.transform), pick(B, partIdxB)));
+  const partPts = concat(pick(A, partIdxA), transformPoints(rigidToMat4(rigidInverse(fit.transform)), pick(B, partIdxB)));
   const t1 = performance.now();
   const voxel = input.mesh?.voxel ?? 2 * fit.stats.spacing;
   const baseMesh = extractMesh(basePts, { ...input.mesh, voxel });

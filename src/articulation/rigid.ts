@@ -4,7 +4,7 @@
  * (robot-facts.md: sign-agnostic axis angle, Plücker line distance, motion error).
  */
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
-import type { Vec3 } from '../core/math.js';
+import type { Mat4, Vec3 } from '../core/math.js';
 
 export interface Rigid {
   /** Row-major 3x3 rotation. */
@@ -25,16 +25,10 @@ export function rigidApply(T: Rigid, p: Vec3): Vec3 {
   ];
 }
 
-/** `rigidApply` to every point of a packed xyz array, in place (the same arithmetic, no allocation per point). */
-export function rigidApplyPoints(T: Rigid, points: Float32Array): Float32Array {
+/** The same motion as a row-major 4x4 (for `transformPoints` and the other Mat4 helpers of core/math). */
+export function rigidToMat4(T: Rigid): Mat4 {
   const r = T.r, t = T.t;
-  for (let i = 0; i < points.length; i += 3) {
-    const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
-    points[i] = r[0]! * x + r[1]! * y + r[2]! * z + t[0];
-    points[i + 1] = r[3]! * x + r[4]! * y + r[5]! * z + t[1];
-    points[i + 2] = r[6]! * x + r[7]! * y + r[8]! * z + t[2];
-  }
-  return points;
+  return Float64Array.of(r[0]!, r[1]!, r[2]!, t[0], r[3]!, r[4]!, r[5]!, t[1], r[6]!, r[7]!, r[8]!, t[2], 0, 0, 0, 1);
 }
 
 export function rigidInverse(T: Rigid): Rigid {
